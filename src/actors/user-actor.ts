@@ -1,0 +1,348 @@
+import type { Element } from "@xmpp/xml";
+import { AutoState } from "../archive/auto-state.ts";
+import { afterAssign, assign, isStillOpen, type OpenCollection } from "../archive/collections.ts";
+import { jidMatches } from "../archive/jid-match.ts";
+import type { ArchivedItem, ArchiveRequest, CollectionKey, CollectionMeta, Prefs, StanzaError } from "../archive/model.ts";
+import { emptyPrefs } from "../archive/model.ts";
+import type { ArchivePolicy } from "../archive/policy.ts";
+import {
+  allMethods,
+  applyAuto,
+  applyItemRemove,
+  applyPrefSet,
+  applySessionRemove,
+  hasChanges,
+  pruneSessions,
+  resolveExpire,
+  resolveSave,
+  touchSession,
+} from "../archive/prefs.ts";
+import type { FeedCopy } from "../cluster/shard-queues.ts";
+import { itemNotFound, notAcceptable } from "../protocol/errors.ts";
+import { bareJid, prepJid } from "../protocol/jid.ts";
+import { renderPref, renderPrefPush, type PrefPush } from "../protocol/render-pref.ts";
+import { renderSaveResult } from "../protocol/render.ts";
+import { parseElement } from "../protocol/xmlfrag.ts";
+import type { ArchiveStore, WriteStamp } from "../store/archive-store.ts";
+import { matchCollections } from "./collection-filter.ts";
+
+/** What a command produced: the IQ result payload (serialized) or an error, and preference pushes. */
+export interface CommandOutcome {
+  payload?: string;
+  error?: StanzaError;
+  pushes?: { to: string[]; payload: string };
+}
+
+export interface ActorContext {
+  store: ArchiveStore;
+  policy: ArchivePolicy;
+  maxSaveItems: number;
+  /** A fresh fenced write timestamp; throws when this node no longer owns the user's shard. */
+  stamp(): WriteStamp;
+  onArchived(direction: "sent" | "received", n: number): void;
+  onDropped(reason: string, n: number): void;
+}
+
+interface PendingWrite {
+  meta: CollectionMeta;
+  items: ArchivedItem[];
+  ttl?: number;
+  copyIds: string[];
+}
+
+const NS_CLIENT = "jabber:client";
+
+/**
+ * The only writer of one user's archive, living on the owner of the user's shard.
+ * It holds the user's preferences, automatic-archiving switches and open collections,
+ * and applies the user's queued copies and commands one job at a time, in order.
+ */
+export class UserActor {
+  private readonly auto: AutoState;
+  /** Open automatic collections by peer bare JID (loaded lazily from storage). */
+  private readonly open = new Map<string, OpenCollection | null>();
+  /** Resources that asked for preferences and are still online: they get pushes (D18). */
+  private readonly prefListeners = new Set<string>();
+  lastUsed = Date.now();
+
+  private constructor(
+    readonly owner: string,
+    private prefs: Prefs,
+    private readonly ctx: ActorContext,
+  ) {
+    this.auto = new AutoState(prefs.autoGlobal);
+  }
+
+  static async load(owner: string, ctx: ActorContext): Promise<UserActor> {
+    const prefs = (await ctx.store.loadPrefs(owner)) ?? emptyPrefs();
+    return new UserActor(owner, prefs, ctx);
+  }
+
+  presence(jid: string, online: boolean, now: number): void {
+    if (online) return;
+    this.prefListeners.delete(jid);
+    this.auto.resourceOffline(jid, now, this.ctx.policy);
+  }
+
+  // ---- automatic archiving ----
+
+  async ingest(copies: FeedCopy[]): Promise<void> {
+    this.lastUsed = Date.now();
+    const seen = await this.ctx.store.seenCopies(this.owner, copies.map((c) => c.id));
+    const writes = new Map<string, PendingWrite>();
+    const inBatch = new Set<string>();
+    for (const copy of copies) {
+      if (seen.has(copy.id) || inBatch.has(copy.id)) {
+        this.ctx.onDropped("duplicate", 1);
+        continue;
+      }
+      inBatch.add(copy.id);
+      await this.archiveCopy(copy, writes);
+    }
+    await this.flush(writes);
+  }
+
+  private async archiveCopy(copy: FeedCopy, writes: Map<string, PendingWrite>): Promise<void> {
+    const msg = parseElement(copy.stanza);
+    if (!msg) return this.ctx.onDropped("malformed", 1);
+    const from = prepJid(String(msg.attrs.from ?? ""));
+    const to = prepJid(String(msg.attrs.to ?? ""));
+    if (!from || !to) return this.ctx.onDropped("malformed", 1);
+    const sent = copy.direction === "sent";
+    const peer = sent ? to : from;
+    const own = sent ? from : to;
+    const policy = this.ctx.policy;
+    // Incoming to the bare JID: only the user's global setting applies (D19).
+    const ownResource = own.includes("/") ? own : undefined;
+    if (!this.auto.isOn(ownResource, copy.at, policy)) return this.ctx.onDropped("auto-off", 1);
+    const thread = msg.getChildText("thread") ?? undefined;
+    this.prefs = pruneSessions(this.prefs, copy.at);
+    const save = resolveSave(this.prefs, { peer, thread, now: copy.at }, policy);
+    if (save === "false") return this.ctx.onDropped("preference", 1);
+    const payload = payloadOf(msg, save === "message");
+    if (payload === "") return this.ctx.onDropped("empty", 1);
+    if (thread !== undefined) this.prefs = touchSession(this.prefs, thread, copy.at, policy);
+
+    const peerBare = bareJid(peer);
+    const open = await this.openCollection(peerBare);
+    const autoOffAt = this.auto.lastSwitchedOffAt(copy.at, policy);
+    const a = assign(open, { peer, thread, at: copy.at }, { idleMs: policy.collectionIdleMs, autoOffAt });
+    let key = a.key;
+    if (a.kind === "new") key = await this.freeKey(a.key, writes);
+    const assignment = a.kind === "new" ? { ...a, key } : a;
+    const next = afterAssign(open, assignment, { peer, thread, at: copy.at });
+    this.open.set(peerBare, next);
+
+    const id = `${key.with}\u0000${key.start}`;
+    let w = writes.get(id);
+    if (!w) {
+      const meta: CollectionMeta =
+        a.kind === "new" || !open
+          ? { with: key.with, start: key.start, version: 0, count: 0 }
+          : ((await this.ctx.store.getCollection(this.owner, key)) ?? { with: key.with, start: key.start, version: 0, count: 0 });
+      if (a.kind === "append" && open) meta.version += 1;
+      w = { meta, items: [], copyIds: [] };
+      writes.set(id, w);
+    }
+    if (next.thread !== undefined) w.meta.thread = next.thread;
+    w.meta.count += 1;
+    w.meta.lastAt = Math.max(w.meta.lastAt ?? copy.at, copy.at);
+    w.items.push({ kind: sent ? "to" : "from", at: copy.at, payload });
+    w.copyIds.push(copy.id);
+    const expire = resolveExpire(this.prefs, peer, policy);
+    if (expire !== undefined) w.ttl = Math.max(w.ttl ?? 0, expire);
+    // Keep the in-memory open collection in step with what will be written.
+    next.count = w.meta.count;
+    next.version = w.meta.version;
+    this.ctx.onArchived(copy.direction, 1);
+  }
+
+  /** The open collection with a peer: from memory, else the latest stored one with that exact `with`. */
+  private async openCollection(peerBare: string): Promise<OpenCollection | undefined> {
+    if (this.open.has(peerBare)) return this.open.get(peerBare) ?? undefined;
+    const meta = await this.ctx.store.latestWith(this.owner, peerBare);
+    const open: OpenCollection | null = meta
+      ? { key: { with: meta.with, start: meta.start }, lastAt: meta.lastAt ?? meta.start, count: meta.count, version: meta.version, ...(meta.thread !== undefined ? { thread: meta.thread } : {}) }
+      : null;
+    this.open.set(peerBare, open);
+    return open ?? undefined;
+  }
+
+  /** D2: a new collection whose (with, start) is taken moves on by one second. */
+  private async freeKey(key: CollectionKey, writes: Map<string, PendingWrite>): Promise<CollectionKey> {
+    let k = { ...key };
+    for (;;) {
+      const pending = writes.has(`${k.with}\u0000${k.start}`);
+      if (!pending && !(await this.ctx.store.getCollection(this.owner, k))) return k;
+      k = { with: k.with, start: k.start + 1000 };
+    }
+  }
+
+  private async flush(writes: Map<string, PendingWrite>): Promise<void> {
+    const now = Date.now();
+    for (const w of writes.values()) {
+      await this.ctx.store.writeCollection(
+        this.owner,
+        { meta: w.meta, items: w.items, ttlSeconds: w.ttl, copyIds: w.copyIds },
+        now,
+        this.ctx.stamp(),
+      );
+    }
+  }
+
+  // ---- commands ----
+
+  async command(requester: string, req: ArchiveRequest): Promise<CommandOutcome> {
+    this.lastUsed = Date.now();
+    const now = Date.now();
+    const policy = this.ctx.policy;
+    switch (req.op) {
+      case "pref-get": {
+        this.prefListeners.add(requester);
+        const prefs = pruneSessions(this.prefs, now);
+        const auto = this.auto.isOn(requester, now, policy);
+        const view = {
+          prefs,
+          auto,
+          defaults: {
+            save: policy.defaultSave,
+            otr: policy.defaultOtr,
+            ...(policy.defaultExpire !== undefined ? { expire: policy.defaultExpire } : {}),
+            methods: allMethods(emptyPrefs()),
+          },
+        };
+        return { payload: renderPref(view).toString() };
+      }
+      case "pref-set": {
+        const { op: _op, ...set } = req;
+        const out = applyPrefSet(this.prefs, set, policy, now);
+        if (!out.ok) return { error: out.error };
+        let prefs = out.value.prefs;
+        if (out.value.auto) {
+          const a = applyAuto(prefs, out.value.auto, policy);
+          if (!a.ok) return { error: a.error };
+          prefs = a.value;
+          this.switchAuto(requester, out.value.auto.save, out.value.auto.scope, now);
+        }
+        await this.savePrefs(prefs);
+        const changed = out.value.changed;
+        if (!hasChanges(changed)) return { payload: "" };
+        const push: PrefPush = {};
+        if (changed.default) push.default = changed.default;
+        if (changed.items.length) push.items = changed.items;
+        if (changed.sessions.length) push.sessions = changed.sessions;
+        if (changed.methods) push.methods = changed.methods;
+        const targets = [...this.prefListeners];
+        if (!targets.includes(requester)) targets.push(requester);
+        return { payload: "", pushes: { to: targets, payload: renderPrefPush(push).toString() } };
+      }
+      case "auto": {
+        const a = applyAuto(this.prefs, req, policy);
+        if (!a.ok) return { error: a.error };
+        this.switchAuto(requester, req.save, req.scope, now);
+        if (a.value !== this.prefs) await this.savePrefs(a.value);
+        return { payload: "" };
+      }
+      case "itemremove":
+        await this.savePrefs(applyItemRemove(this.prefs, req.items));
+        return { payload: "" };
+      case "sessionremove":
+        await this.savePrefs(applySessionRemove(this.prefs, req.threads));
+        return { payload: "" };
+      case "save":
+        return this.save(req.chat, now);
+      case "remove":
+        return this.remove(req, now);
+      default:
+        // Queries never reach the actor.
+        return { error: { type: "modify", condition: "bad-request" } };
+    }
+  }
+
+  private switchAuto(requester: string, on: boolean, scope: "stream" | "global", now: number): void {
+    if (scope === "global") this.auto.setGlobal(on, now, this.ctx.policy, requester);
+    else this.auto.setStream(requester, on, now, this.ctx.policy);
+    // Switching off closes every active collection (#auto); the next message opens new ones.
+    if (!on) this.open.clear();
+  }
+
+  private async savePrefs(prefs: Prefs): Promise<void> {
+    await this.ctx.store.savePrefs(this.owner, prefs, this.ctx.stamp());
+    this.prefs = prefs;
+  }
+
+  private async save(chat: Extract<ArchiveRequest, { op: "save" }>["chat"], now: number): Promise<CommandOutcome> {
+    if (chat.items.length > this.ctx.maxSaveItems) return { error: notAcceptable("collection too large") };
+    const key = { with: chat.with, start: chat.start };
+    const existing = await this.ctx.store.getCollection(this.owner, key);
+    if (existing && existing.count + chat.items.length > this.ctx.maxSaveItems * 10) {
+      return { error: notAcceptable("collection too large") };
+    }
+    const meta: CollectionMeta = existing ? { ...existing, version: existing.version + 1 } : { ...key, version: 0, count: 0 };
+    if (chat.subject !== undefined) meta.subject = chat.subject;
+    // The first thread given stays: it names the conversation the collection maps to.
+    if (chat.thread !== undefined && meta.thread === undefined) meta.thread = chat.thread;
+    if (chat.previous === null) delete meta.previous;
+    else if (chat.previous) meta.previous = chat.previous;
+    if (chat.next === null) delete meta.next;
+    else if (chat.next) meta.next = chat.next;
+    if (chat.form !== undefined) meta.form = chat.form;
+    meta.count += chat.items.length;
+    for (const it of chat.items) meta.lastAt = Math.max(meta.lastAt ?? it.at, it.at);
+    await this.ctx.store.writeCollection(this.owner, { meta, items: chat.items }, now, this.ctx.stamp());
+    const open = this.open.get(bareJid(chat.with));
+    if (open && open.key.with === meta.with && open.key.start === meta.start) {
+      open.count = meta.count;
+      open.version = meta.version;
+    }
+    return { payload: renderSaveResult(meta).toString() };
+  }
+
+  private async remove(req: Extract<ArchiveRequest, { op: "remove" }>, now: number): Promise<CommandOutcome> {
+    let targets: CollectionMeta[];
+    if (req.open) {
+      const policy = this.ctx.policy;
+      const autoOffAt = this.auto.lastSwitchedOffAt(now, policy);
+      const keys: CollectionKey[] = [];
+      for (const o of this.open.values()) {
+        if (!o || !isStillOpen(o, now, policy.collectionIdleMs, autoOffAt)) continue;
+        if (req.with !== undefined && !jidMatches(req.with, req.exactmatch, o.key.with)) continue;
+        keys.push(o.key);
+      }
+      targets = [];
+      for (const k of keys) {
+        const m = await this.ctx.store.getCollection(this.owner, k);
+        if (m) targets.push(m);
+      }
+    } else if (req.with !== undefined && req.start !== undefined && req.end === undefined) {
+      // D10: with + start alone names exactly one collection.
+      const m = await this.ctx.store.getCollection(this.owner, { with: req.with, start: req.start });
+      targets = m ? [m] : [];
+    } else {
+      targets = await matchCollections(this.ctx.store, this.owner, req);
+    }
+    if (targets.length === 0) return { error: itemNotFound() };
+    await this.ctx.store.removeCollections(this.owner, targets, now, this.ctx.stamp());
+    for (const t of targets) {
+      const peer = bareJid(t.with);
+      const o = this.open.get(peer);
+      if (o && o.key.with === t.with && o.key.start === t.start) this.open.set(peer, null);
+    }
+    return { payload: "" };
+  }
+}
+
+/** What is stored of a message: its `<body/>` elements, or in `message` mode every child. */
+function payloadOf(msg: Element, whole: boolean): string {
+  const parts: string[] = [];
+  for (const child of msg.children) {
+    if (typeof child === "string") continue;
+    if (!whole && !(child.name === "body" && (child.attrs.xmlns === undefined || child.attrs.xmlns === NS_CLIENT))) continue;
+    // The stanza namespace is implied where the payload is rendered again.
+    const ns = child.attrs.xmlns;
+    if (ns === NS_CLIENT) delete child.attrs.xmlns;
+    parts.push(child.toString());
+    if (ns === NS_CLIENT) child.attrs.xmlns = ns;
+  }
+  return parts.join("");
+}

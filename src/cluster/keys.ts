@@ -1,0 +1,12 @@
+// Redis key names in one place, so the cluster's shared state is easy to inspect.
+export const keys = {
+  members: "archive:members",
+  lease: (shard: number) => `archive:lease:${shard}`,
+  epoch: (shard: number) => `archive:epoch:${shard}`,
+  enqueued: (shard: number) => `archive:enq:${shard}`,
+  applied: (shard: number) => `archive:applied:${shard}`,
+  counted: (jobId: string) => `archive:counted:${jobId}`,
+  replies: (nodeId: string) => `archive:replies:${nodeId}`,
+  queue: (shard: number) => `shard-${shard}`,
+  feedAcks: "archive:feed-acks",
+};

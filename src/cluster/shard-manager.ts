@@ -1,0 +1,172 @@
+import type { Redis } from "ioredis";
+import { ownerOf } from "../archive/shard.ts";
+import type { Logger } from "../log/logger.ts";
+import type { Metrics } from "../metrics/metrics.ts";
+import { FenceClock } from "./fence.ts";
+import { keys } from "./keys.ts";
+
+// Lease scripts: a lease value is "<node>|<epoch>"; the epoch grows on every change of owner.
+const ACQUIRE = `
+local cur = redis.call('GET', KEYS[1])
+if cur == false then
+  local e = redis.call('INCR', KEYS[2])
+  redis.call('SET', KEYS[1], ARGV[1] .. '|' .. e, 'PX', ARGV[2])
+  return e
+end
+local bar = string.find(cur, '|', 1, true)
+if string.sub(cur, 1, bar - 1) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return tonumber(string.sub(cur, bar + 1))
+end
+return -1`;
+const RENEW = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`;
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+export interface ShardLease {
+  shard: number;
+  epoch: number;
+  clock: FenceClock;
+  /** Local deadline: past it the node must not write for this shard (the lease may be gone). */
+  validUntil: number;
+}
+
+export interface ShardHandlers {
+  acquired(lease: ShardLease): Promise<void>;
+  /** Called before the lease is given up or after it was lost; must stop all work on the shard. */
+  released(shard: number, lost: boolean): Promise<void>;
+}
+
+/**
+ * Membership (heartbeats in a sorted set) and shard ownership (rendezvous hashing over
+ * live members, each shard held through a Redis lease with a fencing epoch).
+ */
+export class ShardManager {
+  private readonly owned = new Map<number, ShardLease>();
+  private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private joined = false;
+  readonly renewEveryMs: number;
+
+  constructor(
+    private readonly redis: Redis,
+    readonly nodeId: string,
+    private readonly shardCount: number,
+    private readonly ttlMs: number,
+    private readonly handlers: ShardHandlers,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+  ) {
+    this.renewEveryMs = Math.max(200, Math.floor(ttlMs / 3));
+  }
+
+  get hasJoined(): boolean {
+    return this.joined;
+  }
+
+  lease(shard: number): ShardLease | undefined {
+    const l = this.owned.get(shard);
+    return l && Date.now() < l.validUntil ? l : undefined;
+  }
+
+  ownedShards(): number[] {
+    return [...this.owned.keys()].sort((a, b) => a - b);
+  }
+
+  async start(): Promise<void> {
+    await this.tickOnce();
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.ticking = this.tickOnce().finally(() => this.schedule());
+    }, this.renewEveryMs);
+  }
+
+  async liveMembers(now = Date.now()): Promise<string[]> {
+    return this.redis.zrangebyscore(keys.members, now - this.ttlMs, "+inf");
+  }
+
+  private async tickOnce(): Promise<void> {
+    const now = Date.now();
+    try {
+      await this.redis.zadd(keys.members, now, this.nodeId);
+      // Members silent for long are dropped so the set does not grow forever.
+      await this.redis.zremrangebyscore(keys.members, "-inf", now - 10 * this.ttlMs);
+      const live = await this.liveMembers(now);
+      if (!live.includes(this.nodeId)) live.push(this.nodeId);
+      const want = new Set<number>();
+      for (let s = 0; s < this.shardCount; s++) if (ownerOf(s, live) === this.nodeId) want.add(s);
+      for (const shard of [...this.owned.keys()]) {
+        const lease = this.owned.get(shard)!;
+        if (!want.has(shard) || lease.clock.exhausted(now)) await this.release(shard, false);
+        else await this.renew(lease, now);
+      }
+      for (const shard of want) if (!this.owned.has(shard)) await this.acquire(shard, now);
+      this.joined = true;
+    } catch (err) {
+      this.log.warn({ err }, "cluster tick failed");
+      // Leases whose deadline passed are lost: stop working on them.
+      for (const [shard, lease] of this.owned) if (Date.now() >= lease.validUntil) await this.lose(shard);
+    }
+    this.metrics.shardsOwned.set(this.owned.size);
+  }
+
+  private async acquire(shard: number, now: number): Promise<void> {
+    const epoch = Number(await this.redis.eval(ACQUIRE, 2, keys.lease(shard), keys.epoch(shard), this.nodeId, this.ttlMs));
+    if (epoch < 0) return; // still held by its previous owner until that lease ends or is handed over
+    const lease: ShardLease = { shard, epoch, clock: new FenceClock(epoch, now), validUntil: now + this.ttlMs * 0.8 };
+    this.owned.set(shard, lease);
+    this.metrics.leaseAcquisitions.inc();
+    this.log.info({ shard, epoch }, "shard acquired");
+    await this.handlers.acquired(lease);
+  }
+
+  private async renew(lease: ShardLease, now: number): Promise<void> {
+    try {
+      const ok = await this.redis.eval(RENEW, 1, keys.lease(lease.shard), `${this.nodeId}|${lease.epoch}`, this.ttlMs);
+      if (Number(ok) === 1) {
+        lease.validUntil = now + this.ttlMs * 0.8;
+        return;
+      }
+      this.log.warn({ shard: lease.shard, epoch: lease.epoch }, "shard lease lost");
+      await this.lose(lease.shard);
+    } catch (err) {
+      this.metrics.leaseRenewFailures.inc();
+      throw err;
+    }
+  }
+
+  private async lose(shard: number): Promise<void> {
+    if (!this.owned.delete(shard)) return;
+    this.metrics.leaseLosses.inc();
+    await this.handlers.released(shard, true);
+  }
+
+  private async release(shard: number, _final: boolean): Promise<void> {
+    const lease = this.owned.get(shard);
+    if (!lease) return;
+    // Stop the work first, then hand the lease over, so the next owner starts on a quiet shard.
+    await this.handlers.released(shard, false);
+    this.owned.delete(shard);
+    this.metrics.leaseLosses.inc();
+    await this.redis.eval(RELEASE, 1, keys.lease(shard), `${this.nodeId}|${lease.epoch}`).catch(() => undefined);
+    this.log.info({ shard, epoch: lease.epoch }, "shard released");
+  }
+
+  /** Leaves the cluster: gives every shard back at once so other nodes take over without waiting for TTLs. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.ticking;
+    await this.redis.zrem(keys.members, this.nodeId).catch(() => undefined);
+    for (const shard of [...this.owned.keys()]) await this.release(shard, true);
+    this.metrics.shardsOwned.set(0);
+  }
+}

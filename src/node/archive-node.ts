@@ -1,0 +1,413 @@
+import { randomUUID } from "node:crypto";
+import type { Server } from "node:http";
+import cassandra from "cassandra-driver";
+import type { Redis } from "ioredis";
+import type { Element } from "@xmpp/xml";
+import xml from "@xmpp/xml";
+import type { ActorContext, CommandOutcome } from "../actors/user-actor.ts";
+import type { ArchiveRequest, StanzaError } from "../archive/model.ts";
+import { defaultPolicy, type ArchivePolicy } from "../archive/policy.ts";
+import { shardOf } from "../archive/shard.ts";
+import { keys } from "../cluster/keys.ts";
+import { connectRedis } from "../cluster/redis.ts";
+import { ShardManager, type ShardLease } from "../cluster/shard-manager.ts";
+import { ShardQueues, type FeedCopy, type ShardJob } from "../cluster/shard-queues.ts";
+import type { Config } from "../config/config.ts";
+import type { Logger } from "../log/logger.ts";
+import { startHttpServer } from "../metrics/http-server.ts";
+import { Metrics } from "../metrics/metrics.ts";
+import { renderComponentDiscoInfo, renderDelegatedDiscoInfo } from "../protocol/disco.ts";
+import { featureNotImplemented, forbidden, internalServerError, serviceUnavailable, stanzaError } from "../protocol/errors.ts";
+import { NS_DISCO_INFO } from "../protocol/namespaces.ts";
+import { parseArchiveRequest, requestedSaveModes } from "../protocol/parse.ts";
+import { parseElement } from "../protocol/xmlfrag.ts";
+import { QueryService } from "../query/query-service.ts";
+import { ArchiveStore } from "../store/archive-store.ts";
+import { connectCassandra, type CassandraClient } from "../store/cassandra-client.ts";
+import { ComponentLink } from "../xmpp/component-link.ts";
+import { FeedAckTracker } from "../xmpp/feed-acks.ts";
+import { ackStanza, readFeedMessage, resyncStanza } from "../xmpp/feed.ts";
+import { replyIq, routeIq, type ArchiveIq, type Envelope } from "../xmpp/iq-envelope.ts";
+import { ActorRegistry } from "./actor-registry.ts";
+
+const QUERY_OPS = new Set<ArchiveRequest["op"]>(["list", "retrieve", "modified"]);
+
+interface Reply {
+  replyId: string;
+  outcome: CommandOutcome;
+}
+
+/** Raised inside a job when this node no longer holds the shard's lease. */
+class NotOwner extends Error {}
+
+/**
+ * One archive node: the XMPP edge (component stream, parsing, authorization, queries),
+ * a member of the cluster (shard leases) and the host of the actors of the shards it owns.
+ */
+export class ArchiveNode {
+  readonly metrics = new Metrics();
+  private redis!: Redis;
+  private subscriber!: Redis;
+  private cassandra!: CassandraClient;
+  private store!: ArchiveStore;
+  private queries!: QueryService;
+  private queues!: ShardQueues;
+  private shards!: ShardManager;
+  private readonly link: ComponentLink;
+  private http: Server | undefined;
+  private readonly actors: ActorRegistry;
+  private readonly policy: ArchivePolicy;
+  private readonly domains: Set<string>;
+  private readonly pending = new Map<string, (o: CommandOutcome) => void>();
+  private readonly acks = new FeedAckTracker();
+  private readonly feedBuffers = new Map<number, { copies: FeedCopy[]; seqs: Map<string, { host: string; seqs: number[] }> }>();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private housekeeping: NodeJS.Timeout | undefined;
+  private accepting = true;
+  private cassandraUp = false;
+
+  constructor(
+    readonly config: Config,
+    private readonly log: Logger,
+  ) {
+    this.domains = new Set(config.domains);
+    this.actors = new ActorRegistry(config.maxActors, config.actorIdleMs, this.metrics);
+    this.policy = {
+      ...defaultPolicy(),
+      autoArchivingEnabled: config.archive.autoArchivingEnabled,
+      forceArchiving: config.archive.forceArchiving,
+      collectionIdleMs: config.archive.collectionIdleMs,
+    };
+    this.link = new ComponentLink(
+      { service: config.component.service, jid: config.component.jid, secret: config.component.secret },
+      log,
+      this.metrics,
+    );
+  }
+
+  async start(): Promise<void> {
+    const c = this.config;
+    this.http = await startHttpServer(c.metrics.host, c.metrics.port, this.metrics, {
+      live: () => true,
+      ready: () => this.readiness(),
+      views: { "/shards": () => this.shardMap() },
+    });
+    this.redis = connectRedis(c.redis, `archive-${c.nodeId}`);
+    this.subscriber = connectRedis(c.redis, `archive-${c.nodeId}-replies`);
+    this.cassandra = await connectCassandra(c.cassandra, this.log);
+    this.cassandraUp = true;
+    this.cassandra.on("hostDown", () => (this.cassandraUp = false));
+    this.cassandra.on("hostUp", () => (this.cassandraUp = true));
+    this.store = new ArchiveStore(this.cassandra, this.metrics);
+    this.queries = new QueryService(this.store, {
+      defaultMax: c.archive.defaultMax,
+      maxPageSize: c.archive.maxPageSize,
+      maxReplyBytes: c.archive.maxReplyBytes,
+      changeRetentionMs: c.archive.changeRetentionMs,
+    });
+    this.queues = new ShardQueues(this.redis, this.metrics, this.log);
+
+    await this.subscriber.subscribe(keys.replies(c.nodeId));
+    this.subscriber.on("message", (_channel: string, text: string) => {
+      const r = JSON.parse(text) as Reply;
+      this.pending.get(r.replyId)?.(r.outcome);
+    });
+
+    this.shards = new ShardManager(
+      this.redis,
+      c.nodeId,
+      c.shardCount,
+      c.leaseTtlMs,
+      {
+        acquired: async (lease) => this.queues.startWorker(lease.shard, (job) => this.runJob(lease, job)),
+        released: async (shard) => {
+          await this.queues.stopWorker(shard);
+          this.actors.dropWhere((owner) => shardOf(owner, c.shardCount) === shard);
+        },
+      },
+      this.metrics,
+      this.log,
+    );
+    await this.shards.start();
+
+    this.link.on("stanza", (el) => this.onStanza(el).catch((err: Error) => this.log.error({ err }, "stanza handling failed")));
+    this.link.on("online", () => {
+      // A node that becomes the edge asks every host for what earlier edges left unacknowledged.
+      this.acks.reset();
+      for (const host of this.domains) this.link.send(resyncStanza(c.component.jid, host)).catch(() => undefined);
+    });
+    this.link.start();
+    this.housekeeping = setInterval(() => {
+      this.actors.passivateIdle();
+      this.queues.depths().catch(() => undefined);
+    }, 5000);
+    this.log.info({ nodeId: c.nodeId, shards: this.shards.ownedShards().length }, "archive node started");
+  }
+
+  private readiness() {
+    const checks = {
+      component: this.link.online,
+      redis: this.redis?.status === "ready",
+      cassandra: this.cassandraUp,
+      cluster: this.shards?.hasJoined ?? false,
+    };
+    // A standby node (another node holds the component stream) still serves its shards.
+    const ready = checks.redis && checks.cassandra && checks.cluster && this.accepting;
+    return { ready, checks };
+  }
+
+  async shardMap(): Promise<unknown> {
+    const live = await this.shards.liveMembers();
+    const owners: Record<string, string | null> = {};
+    for (let s = 0; s < this.config.shardCount; s++) {
+      const v = await this.redis.get(keys.lease(s));
+      owners[s] = v;
+    }
+    return { node: this.config.nodeId, members: live, owned: this.shards.ownedShards(), leases: owners, queues: await this.queues.depths() };
+  }
+
+  // ---- inbound stanzas ----
+
+  private async onStanza(el: Element): Promise<void> {
+    if (!this.accepting) return;
+    if (el.name === "iq") return this.onIq(el);
+    if (el.name === "message") return this.onMessage(el);
+  }
+
+  private async onMessage(el: Element): Promise<void> {
+    const from = String(el.attrs.from ?? "");
+    if (!this.domains.has(from)) {
+      if (el.getChild("copy", "urn:x-archive-cluster:feed:0")) this.metrics.rejected.inc({ reason: "sender" });
+      return;
+    }
+    const feed = readFeedMessage(el, from);
+    if (!feed) return;
+    if (feed.kind === "invalid") {
+      this.metrics.rejected.inc({ reason: feed.reason });
+      return;
+    }
+    if (feed.kind === "session") {
+      const owner = feed.jid.split("/")[0]!;
+      await this.queues.enqueue(shardOf(owner, this.config.shardCount), { kind: "presence", owner, jid: feed.jid, online: feed.online, at: Date.now() });
+      return;
+    }
+    if (!this.acks.arrived(feed.feed, feed.seq)) {
+      // Already durable: acknowledge again so the server forgets it.
+      await this.link.send(ackStanza(this.config.component.jid, from, feed.feed, feed.seq)).catch(() => undefined);
+      return;
+    }
+    const shard = shardOf(feed.copy.owner, this.config.shardCount);
+    let buf = this.feedBuffers.get(shard);
+    if (!buf) {
+      buf = { copies: [], seqs: new Map() };
+      this.feedBuffers.set(shard, buf);
+    }
+    buf.copies.push(feed.copy);
+    const s = buf.seqs.get(feed.feed) ?? { host: from, seqs: [] };
+    s.seqs.push(feed.seq);
+    buf.seqs.set(feed.feed, s);
+    if (buf.copies.length >= 500) void this.flushFeed(shard);
+    else this.flushTimer ??= setTimeout(() => this.flushAll(), 5);
+  }
+
+  private flushAll(): void {
+    this.flushTimer = undefined;
+    for (const shard of [...this.feedBuffers.keys()]) void this.flushFeed(shard);
+  }
+
+  /** One queue job per shard carries a batch of copies; they are acknowledged once durable in Redis. */
+  private async flushFeed(shard: number): Promise<void> {
+    const buf = this.feedBuffers.get(shard);
+    if (!buf || buf.copies.length === 0) return;
+    this.feedBuffers.delete(shard);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.queues.enqueue(shard, { kind: "copies", copies: buf.copies });
+        break;
+      } catch (err) {
+        // Not acknowledged: the server module keeps the copies and resends them.
+        if (attempt >= 3) {
+          this.log.warn({ err, shard }, "could not enqueue copies; left to the server's resend");
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+      }
+    }
+    for (const [feed, { host, seqs }] of buf.seqs) {
+      const upTo = this.acks.durable(feed, seqs);
+      if (upTo !== undefined) await this.link.send(ackStanza(this.config.component.jid, host, feed, upTo)).catch(() => undefined);
+    }
+  }
+
+  private async onIq(el: Element): Promise<void> {
+    const route = routeIq(el, this.domains, this.config.component.jid);
+    switch (route.kind) {
+      case "ignore":
+        return;
+      case "refuse":
+        return this.answer(route.envelope, "refused", { error: route.error });
+      case "component": {
+        const p = route.payload;
+        if (route.type === "get" && p?.name === "query" && p.attrs.xmlns === NS_DISCO_INFO) {
+          const node = p.attrs.node as string | undefined;
+          const info = node?.startsWith("urn:xmpp:delegation:") ? renderDelegatedDiscoInfo(node) : renderComponentDiscoInfo();
+          return this.answer(route.envelope, "disco", { payload: info });
+        }
+        return this.answer(route.envelope, "other", { error: serviceUnavailable() });
+      }
+      case "archive":
+        return this.onArchiveIq(route.iq);
+    }
+  }
+
+  private async onArchiveIq(iq: ArchiveIq): Promise<void> {
+    const started = process.hrtime.bigint();
+    const parsed = parseArchiveRequest(iq.type, iq.payload);
+    const op = parsed.ok ? parsed.value.op : iq.payload.name;
+    const done = (result: { payload?: Element; error?: StanzaError }) => {
+      const status = result.error ? result.error.condition : "ok";
+      const secs = Number(process.hrtime.bigint() - started) / 1e9;
+      this.metrics.iqDuration.observe({ operation: op, result: status === "ok" ? "ok" : "error" }, secs);
+      return this.answer(iq.envelope, op, result);
+    };
+    if (!parsed.ok) return done({ error: parsed.error });
+    const req = parsed.value;
+    // D12: stream archives are out of the spec's scope.
+    if (requestedSaveModes(req).includes("stream")) return done({ error: featureNotImplemented("save='stream' is not supported") });
+    const shard = shardOf(iq.owner, this.config.shardCount);
+    try {
+      if (QUERY_OPS.has(req.op)) {
+        // Read-your-writes: every change queued for this shard before now is applied first.
+        if (!(await this.queues.barrier(shard, this.config.readBarrierMs))) {
+          return done({ error: stanzaError("wait", "resource-constraint", "the archive is catching up; try again") });
+        }
+        return done(await this.queries.answer(iq.owner, req));
+      }
+      const outcome = await this.runCommand(shard, iq, req);
+      if (outcome.pushes) this.sendPushes(iq.owner, outcome.pushes);
+      if (outcome.error) return done({ error: outcome.error });
+      return done(outcome.payload ? { payload: parseElement(outcome.payload) ?? undefined } : {});
+    } catch (err) {
+      this.log.error({ err, op }, "archive request failed");
+      return done({ error: internalServerError() });
+    }
+  }
+
+  /** Queues a change behind the user's earlier ones and waits for the owner's outcome. */
+  private async runCommand(shard: number, iq: ArchiveIq, request: ArchiveRequest): Promise<CommandOutcome> {
+    const replyId = randomUUID();
+    const outcome = new Promise<CommandOutcome>((resolve) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(replyId);
+        resolve({ error: stanzaError("wait", "resource-constraint", "the archive did not answer in time") });
+      }, this.config.commandTimeoutMs);
+      this.pending.set(replyId, (o) => {
+        clearTimeout(timer);
+        this.pending.delete(replyId);
+        resolve(o);
+      });
+    });
+    await this.queues.enqueue(shard, {
+      kind: "command",
+      command: { owner: iq.owner, requester: iq.requester, request, replyTo: this.config.nodeId, replyId },
+    });
+    return outcome;
+  }
+
+  private sendPushes(owner: string, pushes: NonNullable<CommandOutcome["pushes"]>): void {
+    const payload = parseElement(pushes.payload);
+    if (!payload) return;
+    for (const to of pushes.to) {
+      const push = xml("iq", { type: "set", to, from: this.config.component.jid, id: `push-${randomUUID()}` }, payload);
+      this.link.send(push).catch((err: Error) => this.log.debug({ err: err.message, owner }, "push not sent"));
+    }
+  }
+
+  private async answer(envelope: Envelope, op: string, result: { payload?: Element; error?: StanzaError }): Promise<void> {
+    const status = result.error ? "error" : "ok";
+    this.metrics.iqRequests.inc({ operation: op, result: status });
+    if (result.error) this.metrics.errorsSent.inc({ condition: result.error.condition });
+    await this.link.send(replyIq(envelope, this.config.component.jid, result)).catch((err: Error) =>
+      this.log.debug({ err: err.message }, "answer not sent"),
+    );
+  }
+
+  // ---- the owner's side: applying queued jobs ----
+
+  private actorContext(lease: ShardLease): ActorContext {
+    return {
+      store: this.store,
+      policy: this.policy,
+      maxSaveItems: this.config.archive.maxSaveItems,
+      stamp: () => {
+        if (!this.shards.lease(lease.shard)) throw new NotOwner(`shard ${lease.shard} lease lost`);
+        return { timestamp: lease.clock.next() };
+      },
+      onArchived: (direction, n) => this.metrics.archived.inc({ direction }, n),
+      onDropped: (reason, n) => this.metrics.dropped.inc({ reason }, n),
+    };
+  }
+
+  /** Applies one job, retrying storage failures with backoff for as long as the lease is held. */
+  private async runJob(lease: ShardLease, job: ShardJob): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      if (!this.shards.lease(lease.shard)) {
+        // Never complete or fail a job without the lease: it goes back to the queue for the next owner.
+        await new Promise(() => undefined);
+      }
+      try {
+        await this.applyJob(lease, job);
+        return;
+      } catch (err) {
+        if (err instanceof NotOwner) continue;
+        if (!(err instanceof cassandra.errors.DriverError)) throw err;
+        this.log.warn({ err: err.message, shard: lease.shard, attempt }, "storage write failed; retrying");
+        await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 5000)));
+      }
+    }
+  }
+
+  private async applyJob(lease: ShardLease, job: ShardJob): Promise<void> {
+    const ctx = this.actorContext(lease);
+    if (job.kind === "copies") {
+      const byOwner = new Map<string, FeedCopy[]>();
+      for (const c of job.copies) {
+        const list = byOwner.get(c.owner) ?? [];
+        list.push(c);
+        byOwner.set(c.owner, list);
+      }
+      for (const [owner, copies] of byOwner) await (await this.actors.get(owner, ctx)).ingest(copies);
+      return;
+    }
+    if (job.kind === "presence") {
+      (await this.actors.get(job.owner, ctx)).presence(job.jid, job.online, job.at);
+      return;
+    }
+    const cmd = job.command;
+    let outcome: CommandOutcome;
+    try {
+      outcome = await (await this.actors.get(cmd.owner, ctx)).command(cmd.requester, cmd.request);
+    } catch (err) {
+      // The actor's memory may be ahead of storage after a failed write: reload it next time.
+      this.actors.dropWhere((o) => o === cmd.owner);
+      throw err;
+    }
+    await this.redis.publish(keys.replies(cmd.replyTo), JSON.stringify({ replyId: cmd.replyId, outcome } satisfies Reply));
+  }
+
+  // ---- shutdown ----
+
+  /** SIGTERM: stop taking stanzas, hand shards over, close connections. */
+  async stop(): Promise<void> {
+    this.accepting = false;
+    clearInterval(this.housekeeping);
+    this.flushAll();
+    await this.link.stop();
+    await this.shards?.stop();
+    await this.queues?.close();
+    await this.subscriber?.quit().catch(() => undefined);
+    await this.redis?.quit().catch(() => undefined);
+    await this.cassandra?.shutdown().catch(() => undefined);
+    await new Promise<void>((r) => (this.http ? this.http.close(() => r()) : r()));
+  }
+}

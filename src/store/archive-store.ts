@@ -1,0 +1,318 @@
+import cassandra from "cassandra-driver";
+import type {
+  ArchivedItem,
+  Change,
+  CollectionKey,
+  CollectionMeta,
+  ItemKind,
+  Prefs,
+} from "../archive/model.ts";
+import type { Metrics } from "../metrics/metrics.ts";
+import type { CassandraClient } from "./cassandra-client.ts";
+
+type Row = cassandra.types.Row;
+
+/** Every write carries the writer's fenced timestamp (microseconds), see the README's safety argument. */
+export interface WriteStamp {
+  timestamp: cassandra.types.Long;
+}
+
+export interface CollectionScan {
+  /** Bare JID of the peer: read only that peer's partition. */
+  peerBare?: string;
+  start?: number;
+  end?: number;
+}
+
+/** A collection's state change to persist with its items. */
+export interface CollectionWrite {
+  meta: CollectionMeta;
+  /** Items appended at positions meta.count - items.length .. meta.count - 1. */
+  items: ArchivedItem[];
+  /** Seconds until the items (and the collection row) expire; undefined keeps them. */
+  ttlSeconds?: number;
+  /** Feed copy ids applied by this write (recorded for de-duplication). */
+  copyIds?: string[];
+}
+
+const bareOf = (jid: string): string => {
+  const slash = jid.indexOf("/");
+  return slash < 0 ? jid : jid.slice(0, slash);
+};
+
+const keyText = (k: CollectionKey | undefined): string | null =>
+  k ? JSON.stringify([k.with, k.start]) : null;
+
+function parseKey(s: unknown): CollectionKey | undefined {
+  if (typeof s !== "string") return undefined;
+  const v = JSON.parse(s) as [string, number];
+  return { with: v[0], start: v[1] };
+}
+
+const ms = (d: unknown): number | undefined => (d instanceof Date ? d.getTime() : undefined);
+
+function rowToMeta(r: Row): CollectionMeta {
+  const meta: CollectionMeta = {
+    with: r.get("with") as string,
+    start: (r.get("start") as Date).getTime(),
+    version: (r.get("version") as number | null) ?? 0,
+    count: (r.get("count") as number | null) ?? 0,
+  };
+  const thread = r.get("thread") as string | null;
+  const subject = r.get("subject") as string | null;
+  const lastAt = ms(r.get("last_at"));
+  const previous = parseKey(r.get("previous"));
+  const next = parseKey(r.get("next"));
+  const form = r.get("form") as string | null;
+  if (thread !== null) meta.thread = thread;
+  if (subject !== null) meta.subject = subject;
+  if (lastAt !== undefined) meta.lastAt = lastAt;
+  if (previous) meta.previous = previous;
+  if (next) meta.next = next;
+  if (form !== null) meta.form = form;
+  return meta;
+}
+
+const META_COLS = "thread, subject, version, count, last_at, previous, next, form";
+
+/**
+ * Cassandra access for one keyspace. Reads serve queries on any node; writes are
+ * issued only by the owner of the user's shard, each stamped with its fenced timestamp.
+ */
+export class ArchiveStore {
+  constructor(
+    private readonly client: CassandraClient,
+    private readonly metrics: Metrics,
+  ) {}
+
+  private exec(name: string, cql: string, params: unknown[], opts: cassandra.QueryOptions = {}) {
+    return this.metrics.timeCassandra(name, () =>
+      this.client.execute(cql, params, { prepare: true, ...opts }),
+    );
+  }
+
+  private batch(name: string, queries: { query: string; params: unknown[] }[], opts: cassandra.QueryOptions) {
+    return this.metrics.timeCassandra(name, () =>
+      this.client.batch(queries, { prepare: true, ...opts }),
+    );
+  }
+
+  /** Reads every row of a query, page by page. */
+  private async all(name: string, cql: string, params: unknown[]): Promise<Row[]> {
+    const out: Row[] = [];
+    let pageState: string | undefined;
+    do {
+      const rs = await this.exec(name, cql, params, { fetchSize: 2000, pageState });
+      out.push(...rs.rows);
+      pageState = rs.pageState ?? undefined;
+    } while (pageState);
+    return out;
+  }
+
+  // ---- preferences ----
+
+  async loadPrefs(owner: string): Promise<Prefs | undefined> {
+    const rs = await this.exec("prefs_get", "SELECT doc FROM prefs WHERE owner = ?", [owner]);
+    const doc = rs.first()?.get("doc") as string | undefined;
+    return doc ? (JSON.parse(doc) as Prefs) : undefined;
+  }
+
+  async savePrefs(owner: string, prefs: Prefs, w: WriteStamp): Promise<void> {
+    await this.exec("prefs_put", "INSERT INTO prefs (owner, doc) VALUES (?, ?)", [owner, JSON.stringify(prefs)], {
+      timestamp: w.timestamp,
+    });
+  }
+
+  // ---- collections ----
+
+  async getCollection(owner: string, key: CollectionKey): Promise<CollectionMeta | undefined> {
+    const rs = await this.exec(
+      "collection_get",
+      `SELECT with, start, ${META_COLS} FROM collections WHERE owner = ? AND start = ? AND with = ?`,
+      [owner, new Date(key.start), key.with],
+    );
+    const r = rs.first();
+    return r ? rowToMeta(r) : undefined;
+  }
+
+  /** The most recent collection whose `with` is exactly `withJid` (the open-collection candidate). */
+  async latestWith(owner: string, withJid: string): Promise<CollectionMeta | undefined> {
+    const rs = await this.exec(
+      "collection_latest",
+      `SELECT with, start, ${META_COLS} FROM collections_by_peer WHERE owner = ? AND peer = ?
+       ORDER BY start DESC, with DESC LIMIT 20`,
+      [owner, bareOf(withJid)],
+    );
+    const r = rs.rows.find((row) => row.get("with") === withJid);
+    return r ? rowToMeta(r) : undefined;
+  }
+
+  /** Collections in [start, end), ordered by (start, with). */
+  async scanCollections(owner: string, scan: CollectionScan): Promise<CollectionMeta[]> {
+    const params: unknown[] = [owner];
+    let where = "owner = ?";
+    let table = "collections";
+    if (scan.peerBare !== undefined) {
+      table = "collections_by_peer";
+      where += " AND peer = ?";
+      params.push(scan.peerBare);
+    }
+    if (scan.start !== undefined) {
+      where += " AND start >= ?";
+      params.push(new Date(scan.start));
+    }
+    if (scan.end !== undefined) {
+      where += " AND start < ?";
+      params.push(new Date(scan.end));
+    }
+    const rows = await this.all(
+      scan.peerBare !== undefined ? "collections_scan_peer" : "collections_scan",
+      `SELECT with, start, ${META_COLS} FROM ${table} WHERE ${where}`,
+      params,
+    );
+    return rows.map(rowToMeta);
+  }
+
+  /** Items at positions [from, to) of a collection. */
+  async readItems(owner: string, key: CollectionKey, from: number, to: number): Promise<ArchivedItem[]> {
+    if (to <= from) return [];
+    const rs = await this.exec(
+      "items_page",
+      `SELECT pos, kind, at, payload, name, jid FROM items
+       WHERE owner = ? AND with = ? AND start = ? AND pos >= ? AND pos < ?`,
+      [owner, key.with, new Date(key.start), from, to],
+      { fetchSize: Math.max(to - from, 1) },
+    );
+    return rs.rows.map((r) => {
+      const item: ArchivedItem = {
+        kind: r.get("kind") as ItemKind,
+        at: (r.get("at") as Date).getTime(),
+        payload: (r.get("payload") as string | null) ?? "",
+      };
+      const name = r.get("name") as string | null;
+      const jid = r.get("jid") as string | null;
+      if (name !== null) item.name = name;
+      if (jid !== null) item.jid = jid;
+      return item;
+    });
+  }
+
+  /**
+   * Persists items, then the collection rows, change log and de-duplication marks.
+   * Items go first: if the second step fails, a retry recomputes the same positions
+   * from the unchanged collection row and rewrites the same item rows (idempotent).
+   */
+  async writeCollection(owner: string, write: CollectionWrite, changedAt: number, w: WriteStamp): Promise<void> {
+    const { meta, items } = write;
+    const ttl = write.ttlSeconds && write.ttlSeconds > 0 ? write.ttlSeconds : 0;
+    const start = new Date(meta.start);
+    const firstPos = meta.count - items.length;
+    if (items.length > 0) {
+      const queries = items.map((it, i) => ({
+        query: `INSERT INTO items (owner, with, start, pos, kind, at, payload, name, jid)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`,
+        params: [owner, meta.with, start, firstPos + i, it.kind, new Date(it.at), it.payload, it.name ?? null, it.jid ?? null, ttl],
+      }));
+      // Same-partition unlogged batches: one round trip, applied atomically by the replica.
+      for (let i = 0; i < queries.length; i += 200) {
+        await this.batch("items_write", queries.slice(i, i + 200), { logged: false, timestamp: w.timestamp });
+      }
+    }
+    const metaParams = [
+      meta.thread ?? null,
+      meta.subject ?? null,
+      meta.version,
+      meta.count,
+      meta.lastAt !== undefined ? new Date(meta.lastAt) : null,
+      keyText(meta.previous),
+      keyText(meta.next),
+      meta.form ?? null,
+    ];
+    const queries: { query: string; params: unknown[] }[] = [
+      {
+        query: `INSERT INTO collections (owner, start, with, ${META_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`,
+        params: [owner, start, meta.with, ...metaParams, ttl],
+      },
+      {
+        query: `INSERT INTO collections_by_peer (owner, peer, start, with, ${META_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`,
+        params: [owner, bareOf(meta.with), start, meta.with, ...metaParams, ttl],
+      },
+      ...(await this.changeQueries(owner, meta, false, changedAt)),
+    ];
+    for (const id of write.copyIds ?? []) {
+      queries.push({ query: "INSERT INTO feed_seen (owner, copy_id) VALUES (?, ?)", params: [owner, id] });
+    }
+    // Logged: the collection's two rows, its change entry and the de-duplication marks land together.
+    await this.batch("collection_write", queries, { logged: true, timestamp: w.timestamp });
+  }
+
+  /** Deletes collections with their items, leaving `removed` entries in the change log. */
+  async removeCollections(owner: string, metas: CollectionMeta[], changedAt: number, w: WriteStamp): Promise<void> {
+    for (const meta of metas) {
+      const start = new Date(meta.start);
+      await this.exec("items_delete", "DELETE FROM items WHERE owner = ? AND with = ? AND start = ?", [owner, meta.with, start], {
+        timestamp: w.timestamp,
+      });
+      const queries = [
+        { query: "DELETE FROM collections WHERE owner = ? AND start = ? AND with = ?", params: [owner, start, meta.with] },
+        {
+          query: "DELETE FROM collections_by_peer WHERE owner = ? AND peer = ? AND start = ? AND with = ?",
+          params: [owner, bareOf(meta.with), start, meta.with],
+        },
+        ...(await this.changeQueries(owner, { ...meta, version: meta.version + 1 }, true, changedAt)),
+      ];
+      await this.batch("collection_remove", queries, { logged: true, timestamp: w.timestamp });
+    }
+  }
+
+  private async changeQueries(owner: string, meta: CollectionMeta, removed: boolean, changedAt: number) {
+    const start = new Date(meta.start);
+    const rs = await this.exec("change_pos_get", "SELECT changed_at FROM change_pos WHERE owner = ? AND with = ? AND start = ?", [
+      owner,
+      meta.with,
+      start,
+    ]);
+    const prev = rs.first()?.get("changed_at") as Date | undefined;
+    const out: { query: string; params: unknown[] }[] = [];
+    if (prev && prev.getTime() !== changedAt) {
+      out.push({
+        query: "DELETE FROM changes WHERE owner = ? AND changed_at = ? AND with = ? AND start = ?",
+        params: [owner, prev, meta.with, start],
+      });
+    }
+    out.push(
+      {
+        query: "INSERT INTO changes (owner, changed_at, with, start, version, removed) VALUES (?, ?, ?, ?, ?, ?)",
+        params: [owner, new Date(changedAt), meta.with, start, meta.version, removed],
+      },
+      {
+        query: "INSERT INTO change_pos (owner, with, start, changed_at) VALUES (?, ?, ?, ?)",
+        params: [owner, meta.with, start, new Date(changedAt)],
+      },
+    );
+    return out;
+  }
+
+  /** Change-log entries after `since` (exclusive), oldest first. */
+  async scanChanges(owner: string, since: number): Promise<Change[]> {
+    const rows = await this.all(
+      "changes_scan",
+      "SELECT changed_at, with, start, version, removed FROM changes WHERE owner = ? AND changed_at > ?",
+      [owner, new Date(since)],
+    );
+    return rows.map((r) => ({
+      changedAt: (r.get("changed_at") as Date).getTime(),
+      with: r.get("with") as string,
+      start: (r.get("start") as Date).getTime(),
+      version: r.get("version") as number,
+      removed: r.get("removed") as boolean,
+    }));
+  }
+
+  /** Which of these feed copy ids were already applied for this owner. */
+  async seenCopies(owner: string, ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rs = await this.exec("feed_seen_get", "SELECT copy_id FROM feed_seen WHERE owner = ? AND copy_id IN ?", [owner, ids]);
+    return new Set(rs.rows.map((r) => r.get("copy_id") as string));
+  }
+}

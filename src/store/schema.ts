@@ -1,0 +1,55 @@
+// Versioned, idempotent schema migrations owned by the service. Each step runs once
+// per keyspace; the applied version is recorded so later releases only add steps.
+
+export interface Migration {
+  version: number;
+  description: string;
+  statements: string[];
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    description: "preferences, collections, messages, change log, feed de-duplication",
+    statements: [
+      // One row per user: preferences as a JSON document (read and written whole by the user's actor).
+      `CREATE TABLE IF NOT EXISTS prefs (owner text PRIMARY KEY, doc text)`,
+      // Collections by start time, for list over all peers (keyset paging on (start, with)).
+      `CREATE TABLE IF NOT EXISTS collections (
+         owner text, start timestamp, with text,
+         thread text, subject text, version int, count int, last_at timestamp,
+         previous text, next text, form text,
+         PRIMARY KEY ((owner), start, with))`,
+      // The same rows per (owner, bare peer), for list with= and the open-collection lookup.
+      `CREATE TABLE IF NOT EXISTS collections_by_peer (
+         owner text, peer text, start timestamp, with text,
+         thread text, subject text, version int, count int, last_at timestamp,
+         previous text, next text, form text,
+         PRIMARY KEY ((owner, peer), start, with))`,
+      // Items of one collection, numbered densely so retrieve pages cost O(page) at any depth.
+      `CREATE TABLE IF NOT EXISTS items (
+         owner text, with text, start timestamp, pos int,
+         kind text, at timestamp, payload text, name text, jid text,
+         PRIMARY KEY ((owner, with, start), pos))`,
+      // Replication log: one row per collection at its latest change time.
+      `CREATE TABLE IF NOT EXISTS changes (
+         owner text, changed_at timestamp, with text, start timestamp, version int, removed boolean,
+         PRIMARY KEY ((owner), changed_at, with, start))`,
+      // Where each collection's current change row sits, so the previous one can be deleted.
+      `CREATE TABLE IF NOT EXISTS change_pos (
+         owner text, with text, start timestamp, changed_at timestamp,
+         PRIMARY KEY ((owner), with, start))`,
+      // Feed copies already applied, so a redelivered copy is archived once.
+      `CREATE TABLE IF NOT EXISTS feed_seen (
+         owner text, copy_id text,
+         PRIMARY KEY ((owner), copy_id)) WITH default_time_to_live = 1209600`,
+    ],
+  },
+];
+
+export function keyspaceCql(keyspace: string, replication: Record<string, string>): string {
+  const repl = Object.entries(replication)
+    .map(([k, v]) => `'${k}': ${k === "class" ? `'${v}'` : `'${v}'`}`)
+    .join(", ");
+  return `CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = {${repl}}`;
+}

@@ -1,0 +1,46 @@
+/**
+ * Tracks which copies of each feed are durable, to acknowledge them cumulatively:
+ * the acknowledged position is the highest seq below which every copy seen is durable.
+ */
+export class FeedAckTracker {
+  private readonly feeds = new Map<string, { pending: Set<number>; maxSeen: number; acked: number }>();
+
+  private feed(id: string) {
+    let f = this.feeds.get(id);
+    if (!f) {
+      f = { pending: new Set(), maxSeen: -1, acked: -1 };
+      this.feeds.set(id, f);
+    }
+    return f;
+  }
+
+  /** Records an arriving copy; false when it was already acknowledged (a resend). */
+  arrived(feed: string, seq: number): boolean {
+    const f = this.feed(feed);
+    if (seq <= f.acked) return false;
+    f.pending.add(seq);
+    if (seq > f.maxSeen) f.maxSeen = seq;
+    return true;
+  }
+
+  /** Marks copies durable; returns the new cumulative ack position if it moved. */
+  durable(feed: string, seqs: number[]): number | undefined {
+    const f = this.feed(feed);
+    for (const s of seqs) f.pending.delete(s);
+    let upTo = f.maxSeen;
+    for (const s of f.pending) if (s - 1 < upTo) upTo = s - 1;
+    if (upTo > f.acked) {
+      f.acked = upTo;
+      return upTo;
+    }
+    return undefined;
+  }
+
+  /** Forgets pending state (after the stream dropped, the module resends everything unacknowledged). */
+  reset(): void {
+    for (const f of this.feeds.values()) {
+      f.pending.clear();
+      f.maxSeen = f.acked;
+    }
+  }
+}
