@@ -32,6 +32,8 @@ export interface SessionPref {
   otr?: OtrMode;
   /** Seconds; set by the server only. */
   timeout?: number;
+  /** Epoch ms after which the server may forget the rule: `timeout` after the later of the set and the thread's latest message. */
+  expiresAt?: number;
 }
 
 /** What a user has stored. Absent fields mean "never set" (server defaults apply). */
