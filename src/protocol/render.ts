@@ -1,0 +1,93 @@
+// Results of save, list, retrieve and modified (XEP-0136 §4, §6, §7).
+import { Element } from "@xmpp/xml";
+import type { Change, CollectionKey, CollectionMeta, Page, TimedItem } from "../archive/model.ts";
+import { formatDateTime } from "./datetime.ts";
+import { NS_ARCHIVE } from "./namespaces.ts";
+import { hasSet, renderSet } from "./rsm.ts";
+import { parseElement, parseFragment } from "./xmlfrag.ts";
+
+function keyAttrs(k: CollectionKey): Record<string, string> {
+  return { with: k.with, start: formatDateTime(k.start) };
+}
+
+/** `<chat with start version [subject] [thread]/>` as in list and save results. */
+export function chatHeader(meta: CollectionMeta, xmlns?: string): Element {
+  const attrs = keyAttrs(meta);
+  if (xmlns !== undefined) attrs.xmlns = xmlns;
+  attrs.version = String(meta.version);
+  if (meta.subject !== undefined) attrs.subject = meta.subject;
+  if (meta.thread !== undefined) attrs.thread = meta.thread;
+  return new Element("chat", attrs);
+}
+
+/** Ex. 22/23/26: `<save><chat … version/></save>`. */
+export function renderSaveResult(meta: CollectionMeta): Element {
+  const save = new Element("save", { xmlns: NS_ARCHIVE });
+  save.cnode(chatHeader(meta));
+  return save;
+}
+
+/** `<list/>` with one empty `<chat/>` per collection and the `<set/>`; empty for an empty full set (Ex. 41). */
+export function renderList(page: Page<CollectionMeta>): Element {
+  const list = new Element("list", { xmlns: NS_ARCHIVE });
+  for (const meta of page.items) list.cnode(chatHeader(meta));
+  if (hasSet(page)) list.cnode(renderSet(page));
+  return list;
+}
+
+/**
+ * One `<to/>`, `<from/>` or `<note/>`. Message content is the stored serialized XML; if it
+ * cannot be parsed (it was written by us, so only after corruption) it is shown as a body's
+ * text rather than dropping the message or breaking the stanza.
+ */
+export function renderChatItem(item: TimedItem): Element {
+  if (item.kind === "note") {
+    const note = new Element("note", { utc: formatDateTime(item.utc ?? item.at) });
+    if (item.payload !== "") note.t(item.payload);
+    return note;
+  }
+  const attrs: Record<string, string> = {};
+  if (item.secs !== undefined) attrs.secs = String(item.secs);
+  if (item.utc !== undefined || item.secs === undefined) attrs.utc = formatDateTime(item.utc ?? item.at);
+  if (item.name !== undefined) attrs.name = item.name;
+  if (item.jid !== undefined) attrs.jid = item.jid;
+  const el = new Element(item.kind, attrs);
+  const nodes = parseFragment(item.payload);
+  if (nodes === null) el.c("body").t(item.payload);
+  else for (const n of nodes) el.cnode(n);
+  return el;
+}
+
+/**
+ * `<retrieve/>` result. With `includeHeader` (the first page, D15) links come first, then
+ * the form, then the page's items; the `<set/>` closes it unless the collection is empty (Ex. 46).
+ */
+export function renderChat(meta: CollectionMeta, page: Page<TimedItem>, includeHeader: boolean): Element {
+  const chat = chatHeader(meta, NS_ARCHIVE);
+  if (includeHeader) {
+    if (meta.previous !== undefined) chat.c("previous", keyAttrs(meta.previous));
+    if (meta.next !== undefined) chat.c("next", keyAttrs(meta.next));
+    if (meta.form !== undefined) {
+      const form = parseElement(meta.form);
+      if (form !== null) chat.cnode(form);
+    }
+  }
+  for (const item of page.items) chat.cnode(renderChatItem(item));
+  if (hasSet(page)) chat.cnode(renderSet(page));
+  return chat;
+}
+
+export function renderChange(change: Change): Element {
+  return new Element(change.removed ? "removed" : "changed", {
+    ...keyAttrs(change),
+    version: String(change.version),
+  });
+}
+
+/** `<modified/>` result (Ex. 57): `<changed/>`/`<removed/>` in change order, then `<set/>`. */
+export function renderModified(page: Page<Change>): Element {
+  const modified = new Element("modified", { xmlns: NS_ARCHIVE });
+  for (const change of page.items) modified.cnode(renderChange(change));
+  if (hasSet(page)) modified.cnode(renderSet(page));
+  return modified;
+}
