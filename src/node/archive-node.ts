@@ -144,6 +144,17 @@ export class ArchiveNode {
     this.log.info({ nodeId: c.nodeId, shards: this.shards.ownedShards().length }, "archive node started");
   }
 
+  /** Whether this node holds the component stream (the active edge). */
+  isEdge(): boolean {
+    return this.link.online;
+  }
+
+  /** The address the metrics server listens on (port 0 in config picks a free one). */
+  metricsAddress(): { host: string; port: number } | undefined {
+    const a = this.http?.address();
+    return a && typeof a === "object" ? { host: a.address, port: a.port } : undefined;
+  }
+
   private readiness() {
     const checks = {
       component: this.link.online,
@@ -170,6 +181,7 @@ export class ArchiveNode {
 
   private async onStanza(el: Element): Promise<void> {
     if (!this.accepting) return;
+    this.log.trace({ stanza: el.toString() }, "in");
     if (el.name === "iq") return this.onIq(el);
     if (el.name === "message") return this.onMessage(el);
   }
@@ -327,7 +339,9 @@ export class ArchiveNode {
     const status = result.error ? "error" : "ok";
     this.metrics.iqRequests.inc({ operation: op, result: status });
     if (result.error) this.metrics.errorsSent.inc({ condition: result.error.condition });
-    await this.link.send(replyIq(envelope, this.config.component.jid, result)).catch((err: Error) =>
+    const out = replyIq(envelope, this.config.component.jid, result);
+    this.log.trace({ stanza: out.toString() }, "out");
+    await this.link.send(out).catch((err: Error) =>
       this.log.debug({ err: err.message }, "answer not sent"),
     );
   }

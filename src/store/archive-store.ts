@@ -53,7 +53,7 @@ const ms = (d: unknown): number | undefined => (d instanceof Date ? d.getTime() 
 
 function rowToMeta(r: Row): CollectionMeta {
   const meta: CollectionMeta = {
-    with: r.get("with") as string,
+    with: r.get("with_jid") as string,
     start: (r.get("start") as Date).getTime(),
     version: (r.get("version") as number | null) ?? 0,
     count: (r.get("count") as number | null) ?? 0,
@@ -128,7 +128,7 @@ export class ArchiveStore {
   async getCollection(owner: string, key: CollectionKey): Promise<CollectionMeta | undefined> {
     const rs = await this.exec(
       "collection_get",
-      `SELECT with, start, ${META_COLS} FROM collections WHERE owner = ? AND start = ? AND with = ?`,
+      `SELECT with_jid, start, ${META_COLS} FROM collections WHERE owner = ? AND start = ? AND with_jid = ?`,
       [owner, new Date(key.start), key.with],
     );
     const r = rs.first();
@@ -139,11 +139,11 @@ export class ArchiveStore {
   async latestWith(owner: string, withJid: string): Promise<CollectionMeta | undefined> {
     const rs = await this.exec(
       "collection_latest",
-      `SELECT with, start, ${META_COLS} FROM collections_by_peer WHERE owner = ? AND peer = ?
-       ORDER BY start DESC, with DESC LIMIT 20`,
+      `SELECT with_jid, start, ${META_COLS} FROM collections_by_peer WHERE owner = ? AND peer = ?
+       ORDER BY start DESC, with_jid DESC LIMIT 20`,
       [owner, bareOf(withJid)],
     );
-    const r = rs.rows.find((row) => row.get("with") === withJid);
+    const r = rs.rows.find((row) => row.get("with_jid") === withJid);
     return r ? rowToMeta(r) : undefined;
   }
 
@@ -167,7 +167,7 @@ export class ArchiveStore {
     }
     const rows = await this.all(
       scan.peerBare !== undefined ? "collections_scan_peer" : "collections_scan",
-      `SELECT with, start, ${META_COLS} FROM ${table} WHERE ${where}`,
+      `SELECT with_jid, start, ${META_COLS} FROM ${table} WHERE ${where}`,
       params,
     );
     return rows.map(rowToMeta);
@@ -179,7 +179,7 @@ export class ArchiveStore {
     const rs = await this.exec(
       "items_page",
       `SELECT pos, kind, at, payload, name, jid FROM items
-       WHERE owner = ? AND with = ? AND start = ? AND pos >= ? AND pos < ?`,
+       WHERE owner = ? AND with_jid = ? AND start = ? AND pos >= ? AND pos < ?`,
       [owner, key.with, new Date(key.start), from, to],
       { fetchSize: Math.max(to - from, 1) },
     );
@@ -209,7 +209,7 @@ export class ArchiveStore {
     const firstPos = meta.count - items.length;
     if (items.length > 0) {
       const queries = items.map((it, i) => ({
-        query: `INSERT INTO items (owner, with, start, pos, kind, at, payload, name, jid)
+        query: `INSERT INTO items (owner, with_jid, start, pos, kind, at, payload, name, jid)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`,
         params: [owner, meta.with, start, firstPos + i, it.kind, new Date(it.at), it.payload, it.name ?? null, it.jid ?? null, ttl],
       }));
@@ -230,11 +230,11 @@ export class ArchiveStore {
     ];
     const queries: { query: string; params: unknown[] }[] = [
       {
-        query: `INSERT INTO collections (owner, start, with, ${META_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`,
+        query: `INSERT INTO collections (owner, start, with_jid, ${META_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`,
         params: [owner, start, meta.with, ...metaParams, ttl],
       },
       {
-        query: `INSERT INTO collections_by_peer (owner, peer, start, with, ${META_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`,
+        query: `INSERT INTO collections_by_peer (owner, peer, start, with_jid, ${META_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`,
         params: [owner, bareOf(meta.with), start, meta.with, ...metaParams, ttl],
       },
       ...(await this.changeQueries(owner, meta, false, changedAt)),
@@ -250,13 +250,13 @@ export class ArchiveStore {
   async removeCollections(owner: string, metas: CollectionMeta[], changedAt: number, w: WriteStamp): Promise<void> {
     for (const meta of metas) {
       const start = new Date(meta.start);
-      await this.exec("items_delete", "DELETE FROM items WHERE owner = ? AND with = ? AND start = ?", [owner, meta.with, start], {
+      await this.exec("items_delete", "DELETE FROM items WHERE owner = ? AND with_jid = ? AND start = ?", [owner, meta.with, start], {
         timestamp: w.timestamp,
       });
       const queries = [
-        { query: "DELETE FROM collections WHERE owner = ? AND start = ? AND with = ?", params: [owner, start, meta.with] },
+        { query: "DELETE FROM collections WHERE owner = ? AND start = ? AND with_jid = ?", params: [owner, start, meta.with] },
         {
-          query: "DELETE FROM collections_by_peer WHERE owner = ? AND peer = ? AND start = ? AND with = ?",
+          query: "DELETE FROM collections_by_peer WHERE owner = ? AND peer = ? AND start = ? AND with_jid = ?",
           params: [owner, bareOf(meta.with), start, meta.with],
         },
         ...(await this.changeQueries(owner, { ...meta, version: meta.version + 1 }, true, changedAt)),
@@ -267,7 +267,7 @@ export class ArchiveStore {
 
   private async changeQueries(owner: string, meta: CollectionMeta, removed: boolean, changedAt: number) {
     const start = new Date(meta.start);
-    const rs = await this.exec("change_pos_get", "SELECT changed_at FROM change_pos WHERE owner = ? AND with = ? AND start = ?", [
+    const rs = await this.exec("change_pos_get", "SELECT changed_at FROM change_pos WHERE owner = ? AND with_jid = ? AND start = ?", [
       owner,
       meta.with,
       start,
@@ -276,17 +276,17 @@ export class ArchiveStore {
     const out: { query: string; params: unknown[] }[] = [];
     if (prev && prev.getTime() !== changedAt) {
       out.push({
-        query: "DELETE FROM changes WHERE owner = ? AND changed_at = ? AND with = ? AND start = ?",
+        query: "DELETE FROM changes WHERE owner = ? AND changed_at = ? AND with_jid = ? AND start = ?",
         params: [owner, prev, meta.with, start],
       });
     }
     out.push(
       {
-        query: "INSERT INTO changes (owner, changed_at, with, start, version, removed) VALUES (?, ?, ?, ?, ?, ?)",
+        query: "INSERT INTO changes (owner, changed_at, with_jid, start, version, removed) VALUES (?, ?, ?, ?, ?, ?)",
         params: [owner, new Date(changedAt), meta.with, start, meta.version, removed],
       },
       {
-        query: "INSERT INTO change_pos (owner, with, start, changed_at) VALUES (?, ?, ?, ?)",
+        query: "INSERT INTO change_pos (owner, with_jid, start, changed_at) VALUES (?, ?, ?, ?)",
         params: [owner, meta.with, start, new Date(changedAt)],
       },
     );
@@ -297,12 +297,12 @@ export class ArchiveStore {
   async scanChanges(owner: string, since: number): Promise<Change[]> {
     const rows = await this.all(
       "changes_scan",
-      "SELECT changed_at, with, start, version, removed FROM changes WHERE owner = ? AND changed_at > ?",
+      "SELECT changed_at, with_jid, start, version, removed FROM changes WHERE owner = ? AND changed_at > ?",
       [owner, new Date(since)],
     );
     return rows.map((r) => ({
       changedAt: (r.get("changed_at") as Date).getTime(),
-      with: r.get("with") as string,
+      with: r.get("with_jid") as string,
       start: (r.get("start") as Date).getTime(),
       version: r.get("version") as number,
       removed: r.get("removed") as boolean,

@@ -16,29 +16,29 @@ export const MIGRATIONS: Migration[] = [
       `CREATE TABLE IF NOT EXISTS prefs (owner text PRIMARY KEY, doc text)`,
       // Collections by start time, for list over all peers (keyset paging on (start, with)).
       `CREATE TABLE IF NOT EXISTS collections (
-         owner text, start timestamp, with text,
+         owner text, start timestamp, with_jid text,
          thread text, subject text, version int, count int, last_at timestamp,
          previous text, next text, form text,
-         PRIMARY KEY ((owner), start, with))`,
+         PRIMARY KEY ((owner), start, with_jid))`,
       // The same rows per (owner, bare peer), for list with= and the open-collection lookup.
       `CREATE TABLE IF NOT EXISTS collections_by_peer (
-         owner text, peer text, start timestamp, with text,
+         owner text, peer text, start timestamp, with_jid text,
          thread text, subject text, version int, count int, last_at timestamp,
          previous text, next text, form text,
-         PRIMARY KEY ((owner, peer), start, with))`,
+         PRIMARY KEY ((owner, peer), start, with_jid))`,
       // Items of one collection, numbered densely so retrieve pages cost O(page) at any depth.
       `CREATE TABLE IF NOT EXISTS items (
-         owner text, with text, start timestamp, pos int,
+         owner text, with_jid text, start timestamp, pos int,
          kind text, at timestamp, payload text, name text, jid text,
-         PRIMARY KEY ((owner, with, start), pos))`,
+         PRIMARY KEY ((owner, with_jid, start), pos))`,
       // Replication log: one row per collection at its latest change time.
       `CREATE TABLE IF NOT EXISTS changes (
-         owner text, changed_at timestamp, with text, start timestamp, version int, removed boolean,
-         PRIMARY KEY ((owner), changed_at, with, start))`,
+         owner text, changed_at timestamp, with_jid text, start timestamp, version int, removed boolean,
+         PRIMARY KEY ((owner), changed_at, with_jid, start))`,
       // Where each collection's current change row sits, so the previous one can be deleted.
       `CREATE TABLE IF NOT EXISTS change_pos (
-         owner text, with text, start timestamp, changed_at timestamp,
-         PRIMARY KEY ((owner), with, start))`,
+         owner text, with_jid text, start timestamp, changed_at timestamp,
+         PRIMARY KEY ((owner), with_jid, start))`,
       // Feed copies already applied, so a redelivered copy is archived once.
       `CREATE TABLE IF NOT EXISTS feed_seen (
          owner text, copy_id text,

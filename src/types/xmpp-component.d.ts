@@ -1,5 +1,5 @@
-// @xmpp/component ships no type declarations; this is the part of its API the node uses.
-declare module "@xmpp/component" {
+// @xmpp/component-core ships no type declarations; this is the part of its API the node uses.
+declare module "@xmpp/component-core" {
   import type { EventEmitter } from "node:events";
   import type { Element } from "@xmpp/xml";
 
@@ -12,8 +12,8 @@ declare module "@xmpp/component" {
     /** Replaced by the node to decode TCP chunks with a StringDecoder. */
     _onData(data: Buffer): void;
     parser: { write(str: string): void } | null;
-    reconnect: { stop(): void; delay: number };
+    authenticate(id: string, password: string): Promise<void>;
   }
 
-  export function component(options: { service: string; domain: string; password: string }): Component;
+  export const Component: new (options: { service: string; domain: string }) => Component;
 }

@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import { StringDecoder } from "node:string_decoder";
-import { component, type Component } from "@xmpp/component";
+import { Component } from "@xmpp/component-core";
 import type { Element } from "@xmpp/xml";
 import type { Logger } from "../log/logger.ts";
 import type { Metrics } from "../metrics/metrics.ts";
@@ -39,7 +39,12 @@ export class ComponentLink extends EventEmitter<{ stanza: [Element]; online: [];
 
   private connect(): void {
     if (this.stopped) return;
-    const xmpp = component({ service: this.opts.service, domain: this.opts.jid, password: this.opts.secret });
+    // The bare connection, without @xmpp/component's IQ middleware: that middleware answers
+    // every IQ it has no handler for with service-unavailable, racing the node's own answer.
+    const xmpp = new Component({ service: this.opts.service, domain: this.opts.jid });
+    xmpp.on("open", (el: Element) => {
+      xmpp.authenticate(String(el.attrs.id), this.opts.secret).catch((err: Error) => xmpp.emit("error", err));
+    });
     // The library turns each TCP chunk into a string on its own, which breaks a
     // multi-byte character split across chunks; a StringDecoder keeps them whole.
     let decoder = new StringDecoder("utf8");
@@ -47,8 +52,6 @@ export class ComponentLink extends EventEmitter<{ stanza: [Element]; online: [];
     xmpp.on("connect", () => {
       decoder = new StringDecoder("utf8");
     });
-    // Reconnection is ours (with conflict handling), not the library's.
-    xmpp.reconnect.stop();
     xmpp.on("stanza", (el: Element) => this.emit("stanza", el));
     xmpp.on("online", () => {
       this.online = true;
