@@ -279,6 +279,13 @@ export class UserActor {
       return { error: notAcceptable("collection too large") };
     }
     const meta: CollectionMeta = existing ? { ...existing, version: existing.version + 1 } : { ...key, version: 0, count: 0 };
+    let items = chat.items;
+    if (existing && existing.count > 0 && existing.lastAt !== undefined && chat.relative) {
+      // `secs` count from the previous message, which for an append is the collection's last one.
+      const offset = Math.max(0, Math.round((existing.lastAt - existing.start) / 1000) * 1000);
+      const rel = new Set(chat.relative);
+      items = chat.items.map((it, i) => (rel.has(i) ? { ...it, at: it.at + offset } : it));
+    }
     if (chat.subject !== undefined) meta.subject = chat.subject;
     // The first thread given stays: it names the conversation the collection maps to.
     if (chat.thread !== undefined && meta.thread === undefined) meta.thread = chat.thread;
@@ -287,9 +294,9 @@ export class UserActor {
     if (chat.next === null) delete meta.next;
     else if (chat.next) meta.next = chat.next;
     if (chat.form !== undefined) meta.form = chat.form;
-    meta.count += chat.items.length;
-    for (const it of chat.items) meta.lastAt = Math.max(meta.lastAt ?? it.at, it.at);
-    await this.ctx.store.writeCollection(this.owner, { meta, items: chat.items }, now, this.ctx.stamp());
+    meta.count += items.length;
+    for (const it of items) meta.lastAt = Math.max(meta.lastAt ?? it.at, it.at);
+    await this.ctx.store.writeCollection(this.owner, { meta, items }, now, this.ctx.stamp());
     const open = this.open.get(bareJid(chat.with));
     if (open && open.key.with === meta.with && open.key.start === meta.start) {
       open.count = meta.count;

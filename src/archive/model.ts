@@ -141,6 +141,11 @@ export interface UploadedChat extends CollectionKey {
   previous?: CollectionKey | null;
   next?: CollectionKey | null;
   form?: string;
+  /**
+   * Indexes of items whose time came from `secs` (the running sum from `start`) rather than
+   * `utc`: appended to an existing collection, their running sum continues after its last item.
+   */
+  relative?: number[];
 }
 
 export type ArchiveRequest =

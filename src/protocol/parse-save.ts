@@ -53,6 +53,8 @@ export function readChat(chat: Element): UploadedChat {
   // `version` from a client is ignored (#collections-version).
 
   let running = result.start;
+  // Items timed by the running sum: on an append they continue after the stored messages.
+  const relative: number[] = [];
   let sawPrevious = false;
   let sawNext = false;
   for (const child of childElements(chat)) {
@@ -80,6 +82,7 @@ export function readChat(chat: Element): UploadedChat {
           at: utc ?? running,
           payload: parts.map(serializeChild).join(""),
         };
+        if (utc === undefined) relative.push(result.items.length);
         const nick = attr(child, "name");
         const sender = jidAttr(child, "jid");
         if (nick !== undefined) item.name = nick;
@@ -89,6 +92,7 @@ export function readChat(chat: Element): UploadedChat {
       }
       case "note": {
         const utc = dateAttr(child, "utc");
+        if (utc === undefined) relative.push(result.items.length);
         result.items.push({ kind: "note", at: utc ?? running, payload: child.getText() });
         break;
       }
@@ -106,6 +110,7 @@ export function readChat(chat: Element): UploadedChat {
         fail(`unknown element <${name}/> in <chat/>`);
     }
   }
+  if (relative.length > 0) result.relative = relative;
   return result;
 }
 
