@@ -16,6 +16,8 @@ export class FeedAckTracker {
 
   /** Records an arriving copy; false when it was already acknowledged (a resend). */
   arrived(feed: string, seq: number): boolean {
+    // A feed first seen mid-way (a new edge, or after a restart) starts from its first copy.
+    if (!this.feeds.has(feed)) this.feeds.set(feed, { pending: new Set(), maxSeen: seq - 1, acked: seq - 1 });
     const f = this.feed(feed);
     if (seq <= f.acked) return false;
     f.pending.add(seq);

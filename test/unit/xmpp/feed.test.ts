@@ -1,0 +1,67 @@
+import xml from "@xmpp/xml";
+import { describe, expect, it } from "vitest";
+import { FeedAckTracker } from "../../../src/xmpp/feed-acks.ts";
+import { readFeedMessage } from "../../../src/xmpp/feed.ts";
+
+function copy(attrs: Record<string, string>, inner: Record<string, string>, stamp = "2026-11-25T01:02:03.456Z") {
+  return xml(
+    "message",
+    { from: "example.test", to: "archive.example.test" },
+    xml("copy", { xmlns: "urn:x-archive-cluster:feed:0", feed: "F", seq: "7", ...attrs }),
+    xml(
+      "forwarded",
+      { xmlns: "urn:xmpp:forward:0" },
+      xml("delay", { xmlns: "urn:xmpp:delay", stamp }),
+      xml("message", { xmlns: "jabber:client", type: "chat", ...inner }, xml("body", {}, "hi")),
+    ),
+  );
+}
+
+describe("readFeedMessage", () => {
+  it("reads a sent copy for its owner", () => {
+    const r = readFeedMessage(copy({ direction: "sent", owner: "alice@example.test" }, { from: "alice@example.test/p", to: "bob@x.org" }), "example.test");
+    expect(r).toMatchObject({ kind: "copy", feed: "F", seq: 7, copy: { id: "F:7", owner: "alice@example.test", direction: "sent", at: Date.parse("2026-11-25T01:02:03.456Z") } });
+  });
+
+  it.each([
+    ["a copy whose owner is not the sender", { direction: "sent", owner: "alice@example.test" }, { from: "bob@example.test/p", to: "alice@example.test" }, "addresses"],
+    ["a received copy whose recipient is someone else", { direction: "received", owner: "alice@example.test" }, { from: "bob@x.org/p", to: "carol@example.test" }, "addresses"],
+    ["an owner of another domain", { direction: "sent", owner: "alice@other.test" }, { from: "alice@other.test/p", to: "bob@x.org" }, "owner"],
+    ["a full JID as owner", { direction: "sent", owner: "alice@example.test/p" }, { from: "alice@example.test/p", to: "bob@x.org" }, "owner"],
+    ["an unknown direction", { direction: "sideways", owner: "alice@example.test" }, { from: "alice@example.test/p", to: "bob@x.org" }, "direction"],
+    ["a negative seq", { direction: "sent", owner: "alice@example.test", seq: "-1" }, { from: "alice@example.test/p", to: "bob@x.org" }, "numbering"],
+  ])("refuses %s", (_n, attrs, inner, reason) => {
+    const r = readFeedMessage(copy(attrs, inner), "example.test");
+    expect(r).toEqual({ kind: "invalid", reason });
+  });
+
+  it("refuses a copy without a usable timestamp", () => {
+    const r = readFeedMessage(copy({ direction: "sent", owner: "alice@example.test" }, { from: "alice@example.test/p", to: "b@x.org" }, "noon"), "example.test");
+    expect(r).toEqual({ kind: "invalid", reason: "timestamp" });
+  });
+
+  it("ignores messages that are not feed copies", () => {
+    expect(readFeedMessage(xml("message", { from: "example.test" }, xml("body", {}, "x")), "example.test")).toBeUndefined();
+  });
+});
+
+describe("FeedAckTracker", () => {
+  it("acknowledges the highest seq below which every copy is durable", () => {
+    const t = new FeedAckTracker();
+    for (const s of [1, 2, 3, 4]) expect(t.arrived("F", s)).toBe(true);
+    expect(t.durable("F", [2, 3])).toBeUndefined();
+    expect(t.durable("F", [1])).toBe(3);
+    expect(t.durable("F", [4])).toBe(4);
+    expect(t.arrived("F", 2)).toBe(false);
+  });
+
+  it("keeps feeds apart and forgets pending copies on reset", () => {
+    const t = new FeedAckTracker();
+    t.arrived("A", 1);
+    t.arrived("B", 1);
+    expect(t.durable("A", [1])).toBe(1);
+    t.reset();
+    expect(t.arrived("B", 1)).toBe(true);
+    expect(t.durable("B", [1])).toBe(1);
+  });
+});
