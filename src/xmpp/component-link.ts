@@ -87,8 +87,24 @@ export class ComponentLink extends EventEmitter<{ stanza: [Element]; online: [];
   }
 
   async send(el: Element): Promise<void> {
-    if (!this.xmpp || !this.online) throw new Error("component stream is not online");
-    await this.xmpp.send(el);
+    const xmpp = this.xmpp;
+    if (!xmpp) throw new Error("component stream is not online");
+    // The server's first stanzas (delegation disco queries) can be parsed in the same chunk
+    // as the handshake reply, before the stream is marked online: wait for it briefly.
+    if (!this.online) {
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => {
+          this.off("online", ok);
+          reject(new Error("component stream is not online"));
+        }, 2000);
+        const ok = () => {
+          clearTimeout(t);
+          resolve();
+        };
+        this.once("online", ok);
+      });
+    }
+    await xmpp.send(el);
   }
 
   async stop(): Promise<void> {

@@ -306,5 +306,7 @@ describe("addressing, domains and discovery", () => {
     const own = await c.iq("get", xml("query", { xmlns: "http://jabber.org/protocol/disco#info" }), acc.jid);
     const ownVars = own.getChild("query")?.getChildren("feature").map((f) => f.attrs.var) ?? [];
     expect(ownVars).toContain("urn:xmpp:archive:manage");
+    const server = await c.iq("get", xml("query", { xmlns: "http://jabber.org/protocol/disco#info" }), acc.domain);
+    expect(server.getChild("query")?.getChildren("feature").map((f) => f.attrs.var)).toContain("urn:xmpp:archive:pref");
   });
 });

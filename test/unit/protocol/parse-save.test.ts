@@ -39,6 +39,8 @@ describe("save examples", () => {
         { kind: "from", at: t("1469-07-21T02:56:33Z"), payload: "<body>How cam'st thou hither, tell me, and wherefore?</body>" },
         { kind: "note", at: t("1469-07-21T03:04:35Z"), payload: "I think she might fancy me." },
       ],
+      // The three messages were timed by `secs`; the note by its `utc`.
+      relative: [0, 1, 2],
     });
   });
 
