@@ -110,11 +110,24 @@ export class ShardQueues {
     this.workers.set(shard, worker);
   }
 
-  async stopWorker(shard: number): Promise<void> {
+  /**
+   * Stops consuming a shard. A graceful stop lets the current job finish (bounded by
+   * `graceMs`); a forced one abandons it, and BullMQ's stalled-job check hands it to the
+   * next owner. A lost lease always forces: this node must not finish the job.
+   */
+  async stopWorker(shard: number, force = false, graceMs = 5000): Promise<void> {
     const w = this.workers.get(shard);
     if (!w) return;
     this.workers.delete(shard);
-    await w.close();
+    if (force) {
+      await w.close(true);
+    } else {
+      let timer: NodeJS.Timeout | undefined;
+      const graceful = w.close().then(() => true);
+      const late = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), graceMs)));
+      if (!(await Promise.race([graceful, late]))) await w.close(true);
+      clearTimeout(timer);
+    }
     this.metrics.queueDepth.remove({ shard: String(shard) });
     this.metrics.queueOldestAge.remove({ shard: String(shard) });
   }

@@ -120,8 +120,8 @@ export class ArchiveNode {
       c.leaseTtlMs,
       {
         acquired: async (lease) => this.queues.startWorker(lease.shard, (job) => this.runJob(lease, job)),
-        released: async (shard) => {
-          await this.queues.stopWorker(shard);
+        released: async (shard, lost) => {
+          await this.queues.stopWorker(shard, lost);
           this.actors.dropWhere((owner) => shardOf(owner, c.shardCount) === shard);
         },
       },
@@ -157,7 +157,8 @@ export class ArchiveNode {
 
   private readiness() {
     const checks = {
-      component: this.link.online,
+      // Online, or standing by while another node holds the server's only component stream.
+      component: this.link.online || this.link.standingBy,
       redis: this.redis?.status === "ready",
       cassandra: this.cassandraUp,
       cluster: this.shards?.hasJoined ?? false,

@@ -23,6 +23,8 @@ export class ComponentLink extends EventEmitter<{ stanza: [Element]; online: [];
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
   online = false;
+  /** The last attempt reached the server and was refused or dropped: another node is the edge. */
+  standingBy = false;
 
   constructor(
     private readonly opts: ComponentLinkOptions,
@@ -55,6 +57,7 @@ export class ComponentLink extends EventEmitter<{ stanza: [Element]; online: [];
     xmpp.on("stanza", (el: Element) => this.emit("stanza", el));
     xmpp.on("online", () => {
       this.online = true;
+      this.standingBy = false;
       this.metrics.componentConnected.set(1);
       this.log.info({ jid: this.opts.jid }, "component stream online");
       this.emit("online");
@@ -64,6 +67,8 @@ export class ComponentLink extends EventEmitter<{ stanza: [Element]; online: [];
     xmpp.on("error", (err: Error) => this.log.debug({ err: err.message }, "component stream error"));
     this.xmpp = xmpp;
     xmpp.start().catch((err: Error) => {
+      // A refusal (conflict) means the server is up and another node holds the stream.
+      this.standingBy = /conflict/i.test(err.message) || (err as Error & { condition?: string }).condition === "conflict";
       this.log.info({ reason: err.message }, "component stream refused; standing by");
       this.dropped(xmpp);
     });
