@@ -49,6 +49,8 @@ export class ShardQueues {
     private readonly redis: Redis,
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    /** Job lock: how long a job stays claimed by a worker that stopped renewing it. */
+    private readonly lockMs = 10_000,
   ) {}
 
   private queue(shard: number): Queue<ShardJob> {
@@ -86,7 +88,13 @@ export class ShardQueues {
     }
   }
 
-  startWorker(shard: number, handle: (job: ShardJob, jobId: string) => Promise<void>): void {
+  /**
+   * Starts consuming a shard whose lease this node just took. A job the previous owner left
+   * active (it died or paused mid-job) must run before anything queued behind it, so the
+   * worker starts only once no job is active: the stalled-job check returns such a job to
+   * the head of the queue when its lock runs out.
+   */
+  async startWorker(shard: number, handle: (job: ShardJob, jobId: string) => Promise<void>): Promise<void> {
     if (this.workers.has(shard)) return;
     const worker = new Worker<ShardJob>(
       keys.queue(shard),
@@ -97,17 +105,32 @@ export class ShardQueues {
       {
         // BullMQ duplicates this client for the worker's blocking connection.
         connection: this.redis,
+        autorun: false,
         concurrency: 1,
         // A stalled job (its worker died) goes back to the queue, never to "failed".
         maxStalledCount: 1_000_000,
-        stalledInterval: 5000,
-        lockDuration: 15_000,
+        lockDuration: this.lockMs,
+        stalledInterval: Math.max(500, Math.floor(this.lockMs / 2)),
         removeOnComplete: { count: 0 },
       },
     );
     worker.on("error", (err) => this.log.warn({ err, shard }, "queue worker error"));
     worker.on("failed", (job, err) => this.log.error({ err, shard, job: job?.id }, "job failed"));
     this.workers.set(shard, worker);
+    const queue = this.queue(shard);
+    try {
+      await worker.startStalledCheckTimer();
+      while (this.workers.get(shard) === worker && (await queue.getActiveCount()) > 0) {
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    } catch (err) {
+      // Redis unreachable: give the slot back so the caller can try again.
+      if (this.workers.get(shard) === worker) this.workers.delete(shard);
+      await worker.close(true).catch(() => undefined);
+      throw err;
+    }
+    if (this.workers.get(shard) !== worker) return;
+    worker.run().catch((err: Error) => this.log.error({ err, shard }, "queue worker stopped"));
   }
 
   /**

@@ -5,7 +5,7 @@ export interface HealthSource {
   /** Liveness: the process is working (event loop turning, not shutting down for good). */
   live(): boolean;
   /** Readiness: component stream, Redis and Cassandra up and the node has joined the cluster. */
-  ready(): { ready: boolean; checks: Record<string, boolean> };
+  ready(): { ready: boolean; checks: Record<string, boolean>; edge?: boolean };
   /** Extra JSON views (e.g. the shard map), by path. */
   views?: Record<string, () => Promise<unknown>>;
 }

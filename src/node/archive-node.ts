@@ -105,7 +105,7 @@ export class ArchiveNode {
       maxReplyBytes: c.archive.maxReplyBytes,
       changeRetentionMs: c.archive.changeRetentionMs,
     });
-    this.queues = new ShardQueues(this.redis, this.metrics, this.log);
+    this.queues = new ShardQueues(this.redis, this.metrics, this.log, c.leaseTtlMs);
 
     await this.subscriber.subscribe(keys.replies(c.nodeId));
     this.subscriber.on("message", (_channel: string, text: string) => {
@@ -119,7 +119,16 @@ export class ArchiveNode {
       c.shardCount,
       c.leaseTtlMs,
       {
-        acquired: async (lease) => this.queues.startWorker(lease.shard, (job) => this.runJob(lease, job)),
+        // Not awaited: waiting out a previous owner's job must not hold up lease renewals.
+        acquired: async (lease) => {
+          const start = (): void => {
+            this.queues.startWorker(lease.shard, (job) => this.runJob(lease, job)).catch((err: Error) => {
+              this.log.warn({ err: err.message, shard: lease.shard }, "could not start the shard's worker; retrying");
+              if (this.shards.lease(lease.shard) === lease) setTimeout(start, 1000);
+            });
+          };
+          start();
+        },
         released: async (shard, lost) => {
           await this.queues.stopWorker(shard, lost);
           this.actors.dropWhere((owner) => shardOf(owner, c.shardCount) === shard);
@@ -163,9 +172,10 @@ export class ArchiveNode {
       cassandra: this.cassandraUp,
       cluster: this.shards?.hasJoined ?? false,
     };
+    const edge = this.link.online;
     // A standby node (another node holds the component stream) still serves its shards.
     const ready = checks.redis && checks.cassandra && checks.cluster && this.accepting;
-    return { ready, checks };
+    return { ready, checks, edge };
   }
 
   async shardMap(): Promise<unknown> {
