@@ -30,6 +30,9 @@ import { ackStanza, readFeedMessage, resyncStanza } from "../xmpp/feed.ts";
 import { replyIq, routeIq, type ArchiveIq, type Envelope } from "../xmpp/iq-envelope.ts";
 import { ActorRegistry } from "./actor-registry.ts";
 
+/** A little over Redis's `appendfsync everysec` interval. */
+const ACK_DELAY_MS = 1100;
+
 const QUERY_OPS = new Set<ArchiveRequest["op"]>(["list", "retrieve", "modified"]);
 
 interface Reply {
@@ -256,10 +259,14 @@ export class ArchiveNode {
         await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
       }
     }
-    for (const [feed, { host, seqs }] of buf.seqs) {
-      const upTo = this.acks.durable(feed, seqs);
-      if (upTo !== undefined) await this.link.send(ackStanza(this.config.component.jid, host, feed, upTo)).catch(() => undefined);
-    }
+    // Redis syncs its append-only file once a second: acknowledge only after that, so a copy
+    // the server forgets is on disk even if Redis crashes right after taking it.
+    setTimeout(() => {
+      for (const [feed, { host, seqs }] of buf.seqs) {
+        const upTo = this.acks.durable(feed, seqs);
+        if (upTo !== undefined) this.link.send(ackStanza(this.config.component.jid, host, feed, upTo)).catch(() => undefined);
+      }
+    }, ACK_DELAY_MS).unref();
   }
 
   private async onIq(el: Element): Promise<void> {
