@@ -59,8 +59,11 @@ const NS_CLIENT = "jabber:client";
  */
 export class UserActor {
   private readonly auto: AutoState;
-  /** Open automatic collections by peer bare JID (loaded lazily from storage). */
-  private readonly open = new Map<string, OpenCollection | null>();
+  /**
+   * Open automatic collections by peer bare JID, with the stored row they were last written as
+   * (loaded lazily from storage; kept current so appends need no read).
+   */
+  private readonly open = new Map<string, { open: OpenCollection; meta: CollectionMeta } | null>();
   /** Resources that asked for preferences and are still online: they get pushes (D18). */
   private readonly prefListeners = new Set<string>();
   lastUsed = Date.now();
@@ -86,9 +89,14 @@ export class UserActor {
 
   // ---- automatic archiving ----
 
-  async ingest(copies: FeedCopy[]): Promise<void> {
+  /**
+   * Archives a batch of copies. Only copies that may have been applied before (resends, or a
+   * job run again) are looked up among the applied ids: fresh copies cost no read.
+   */
+  async ingest(copies: FeedCopy[], rerun = false): Promise<void> {
     this.lastUsed = Date.now();
-    const seen = await this.ctx.store.seenCopies(this.owner, copies.map((c) => c.id));
+    const suspects = copies.filter((c) => rerun || c.recheck).map((c) => c.id);
+    const seen = await this.ctx.store.seenCopies(this.owner, suspects);
     const writes = new Map<string, PendingWrite>();
     const inBatch = new Set<string>();
     for (const copy of copies) {
@@ -124,23 +132,19 @@ export class UserActor {
     if (thread !== undefined) this.prefs = touchSession(this.prefs, thread, copy.at, policy);
 
     const peerBare = bareJid(peer);
-    const open = await this.openCollection(peerBare);
+    const entry = await this.openCollection(peerBare);
+    const open = entry?.open;
     const autoOffAt = this.auto.lastSwitchedOffAt(copy.at, policy);
     const a = assign(open, { peer, thread, at: copy.at }, { idleMs: policy.collectionIdleMs, autoOffAt });
-    let key = a.key;
-    if (a.kind === "new") key = await this.freeKey(a.key, writes);
-    const assignment = a.kind === "new" ? { ...a, key } : a;
-    const next = afterAssign(open, assignment, { peer, thread, at: copy.at });
-    this.open.set(peerBare, next);
+    const key = a.kind === "new" ? await this.freeKey(a.key, writes) : a.key;
+    const next = afterAssign(open, a.kind === "new" ? { ...a, key } : a, { peer, thread, at: copy.at });
 
     const id = `${key.with}\u0000${key.start}`;
     let w = writes.get(id);
     if (!w) {
+      // One change per collection per batch: the version moves once for all its new messages.
       const meta: CollectionMeta =
-        a.kind === "new" || !open
-          ? { with: key.with, start: key.start, version: 0, count: 0 }
-          : ((await this.ctx.store.getCollection(this.owner, key)) ?? { with: key.with, start: key.start, version: 0, count: 0 });
-      if (a.kind === "append" && open) meta.version += 1;
+        a.kind === "append" && entry ? { ...entry.meta, version: entry.meta.version + 1 } : { with: key.with, start: key.start, version: 0, count: 0 };
       w = { meta, items: [], copyIds: [] };
       writes.set(id, w);
     }
@@ -154,18 +158,17 @@ export class UserActor {
     // Keep the in-memory open collection in step with what will be written.
     next.count = w.meta.count;
     next.version = w.meta.version;
+    this.open.set(peerBare, { open: next, meta: w.meta });
     this.ctx.onArchived(copy.direction, 1);
   }
 
   /** The open collection with a peer: from memory, else the latest stored one with that exact `with`. */
-  private async openCollection(peerBare: string): Promise<OpenCollection | undefined> {
+  private async openCollection(peerBare: string): Promise<{ open: OpenCollection; meta: CollectionMeta } | undefined> {
     if (this.open.has(peerBare)) return this.open.get(peerBare) ?? undefined;
     const meta = await this.ctx.store.latestWith(this.owner, peerBare);
-    const open: OpenCollection | null = meta
-      ? { key: { with: meta.with, start: meta.start }, lastAt: meta.lastAt ?? meta.start, count: meta.count, version: meta.version, ...(meta.thread !== undefined ? { thread: meta.thread } : {}) }
-      : null;
-    this.open.set(peerBare, open);
-    return open ?? undefined;
+    const entry = meta ? { open: openOf(meta), meta } : null;
+    this.open.set(peerBare, entry);
+    return entry ?? undefined;
   }
 
   /** D2: a new collection whose (with, start) is taken moves on by one second. */
@@ -297,10 +300,9 @@ export class UserActor {
     meta.count += items.length;
     for (const it of items) meta.lastAt = Math.max(meta.lastAt ?? it.at, it.at);
     await this.ctx.store.writeCollection(this.owner, { meta, items }, now, this.ctx.stamp());
-    const open = this.open.get(bareJid(chat.with));
-    if (open && open.key.with === meta.with && open.key.start === meta.start) {
-      open.count = meta.count;
-      open.version = meta.version;
+    const cached = this.open.get(bareJid(chat.with));
+    if (cached && cached.open.key.with === meta.with && cached.open.key.start === meta.start) {
+      this.open.set(bareJid(chat.with), { open: openOf(meta), meta });
     }
     return { payload: renderSaveResult(meta).toString() };
   }
@@ -311,7 +313,8 @@ export class UserActor {
       const policy = this.ctx.policy;
       const autoOffAt = this.auto.lastSwitchedOffAt(now, policy);
       const keys: CollectionKey[] = [];
-      for (const o of this.open.values()) {
+      for (const e of this.open.values()) {
+        const o = e?.open;
         if (!o || !isStillOpen(o, now, policy.collectionIdleMs, autoOffAt)) continue;
         if (req.with !== undefined && !jidMatches(req.with, req.exactmatch, o.key.with)) continue;
         keys.push(o.key);
@@ -332,11 +335,17 @@ export class UserActor {
     await this.ctx.store.removeCollections(this.owner, targets, now, this.ctx.stamp());
     for (const t of targets) {
       const peer = bareJid(t.with);
-      const o = this.open.get(peer);
+      const o = this.open.get(peer)?.open;
       if (o && o.key.with === t.with && o.key.start === t.start) this.open.set(peer, null);
     }
     return { payload: "" };
   }
+}
+
+function openOf(meta: CollectionMeta): OpenCollection {
+  const open: OpenCollection = { key: { with: meta.with, start: meta.start }, lastAt: meta.lastAt ?? meta.start, count: meta.count, version: meta.version };
+  if (meta.thread !== undefined) open.thread = meta.thread;
+  return open;
 }
 
 /** What is stored of a message: its `<body/>` elements, or in `message` mode every child. */

@@ -68,6 +68,8 @@ export interface CollectionMeta extends CollectionKey {
   next?: CollectionKey;
   /** Serialized `<x xmlns='jabber:x:data'/>` form, when uploaded. */
   form?: string;
+  /** When the collection last changed (its place in the replication log), epoch ms. */
+  changedAt?: number;
 }
 
 export type ItemKind = Direction | "note";

@@ -8,5 +8,6 @@ export const keys = {
   counted: (jobId: string) => `archive:counted:${jobId}`,
   replies: (nodeId: string) => `archive:replies:${nodeId}`,
   queue: (shard: number) => `shard-${shard}`,
-  feedAcks: "archive:feed-acks",
+  /** Highest seq of each feed queued by any edge: copies at or below it are resends. */
+  feedHighWater: "archive:feed-high-water",
 };

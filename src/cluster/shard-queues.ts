@@ -15,6 +15,8 @@ export interface FeedCopy {
   at: number;
   /** The original `<message/>` stanza, serialized. */
   stanza: string;
+  /** A resend that an earlier edge may already have queued: check it against the applied ids. */
+  recheck?: boolean;
 }
 
 /** A change to one user's archive, applied by that user's actor; its outcome is published to `replyTo`. */
@@ -94,12 +96,13 @@ export class ShardQueues {
    * worker starts only once no job is active: the stalled-job check returns such a job to
    * the head of the queue when its lock runs out.
    */
-  async startWorker(shard: number, handle: (job: ShardJob, jobId: string) => Promise<void>): Promise<void> {
+  async startWorker(shard: number, handle: (job: ShardJob, rerun: boolean) => Promise<void>): Promise<void> {
     if (this.workers.has(shard)) return;
     const worker = new Worker<ShardJob>(
       keys.queue(shard),
       async (job: Job<ShardJob>) => {
-        await handle(job.data, job.id ?? "");
+        // A job that started before (its worker died or lost the lease) may be partly applied.
+        await handle(job.data, job.attemptsStarted > 1 || job.stalledCounter > 0);
         await this.redis.eval(COUNT_APPLIED, 2, keys.counted(`${shard}:${job.id}`), keys.applied(shard));
       },
       {

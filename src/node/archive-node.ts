@@ -30,10 +30,24 @@ import { ackStanza, readFeedMessage, resyncStanza } from "../xmpp/feed.ts";
 import { replyIq, routeIq, type ArchiveIq, type Envelope } from "../xmpp/iq-envelope.ts";
 import { ActorRegistry } from "./actor-registry.ts";
 
+const RAISE_HIGH_WATER = `
+local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '-1')
+if tonumber(ARGV[2]) > cur then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+return 1`;
+
+/** How long copies gather at the edge before they go to their shard's queue as one job. */
+const FEED_BATCH_MS = 20;
+
 /** A little over Redis's `appendfsync everysec` interval. */
 const ACK_DELAY_MS = 1100;
 
 const QUERY_OPS = new Set<ArchiveRequest["op"]>(["list", "retrieve", "modified"]);
+
+/** Copies waiting at the edge for their shard's next job, with the feed positions they carry. */
+interface FeedBuffer {
+  copies: FeedCopy[];
+  seqs: Map<string, { host: string; seqs: number[] }>;
+}
 
 interface Reply {
   replyId: string;
@@ -63,7 +77,9 @@ export class ArchiveNode {
   private readonly domains: Set<string>;
   private readonly pending = new Map<string, (o: CommandOutcome) => void>();
   private readonly acks = new FeedAckTracker();
-  private readonly feedBuffers = new Map<number, { copies: FeedCopy[]; seqs: Map<string, { host: string; seqs: number[] }> }>();
+  private readonly highWater = new Map<string, Promise<number>>();
+  private readonly feedBuffers = new Map<number, FeedBuffer>();
+  private readonly feedChains = new Map<number, Promise<void>>();
   private flushTimer: NodeJS.Timeout | undefined;
   private housekeeping: NodeJS.Timeout | undefined;
   private accepting = true;
@@ -125,7 +141,7 @@ export class ArchiveNode {
         // Not awaited: waiting out a previous owner's job must not hold up lease renewals.
         acquired: async (lease) => {
           const start = (): void => {
-            this.queues.startWorker(lease.shard, (job) => this.runJob(lease, job)).catch((err: Error) => {
+            this.queues.startWorker(lease.shard, (job, rerun) => this.runJob(lease, job, rerun)).catch((err: Error) => {
               this.log.warn({ err: err.message, shard: lease.shard }, "could not start the shard's worker; retrying");
               if (this.shards.lease(lease.shard) === lease) setTimeout(start, 1000);
             });
@@ -146,6 +162,7 @@ export class ArchiveNode {
     this.link.on("online", () => {
       // A node that becomes the edge asks every host for what earlier edges left unacknowledged.
       this.acks.reset();
+      this.highWater.clear();
       for (const host of this.domains) this.link.send(resyncStanza(c.component.jid, host)).catch(() => undefined);
     });
     this.link.start();
@@ -217,11 +234,15 @@ export class ArchiveNode {
       await this.queues.enqueue(shardOf(owner, this.config.shardCount), { kind: "presence", owner, jid: feed.jid, online: feed.online, at: Date.now() });
       return;
     }
-    if (!this.acks.arrived(feed.feed, feed.seq)) {
+    const state = this.acks.arrived(feed.feed, feed.seq);
+    if (state === "acked") {
       // Already durable: acknowledge again so the server forgets it.
       await this.link.send(ackStanza(this.config.component.jid, from, feed.feed, feed.seq)).catch(() => undefined);
       return;
     }
+    if (state === "inflight") return;
+    // Copies at or below what any edge already queued are resends: the owner checks them.
+    if (feed.seq <= (await this.feedHighWater(feed.feed))) feed.copy.recheck = true;
     const shard = shardOf(feed.copy.owner, this.config.shardCount);
     let buf = this.feedBuffers.get(shard);
     if (!buf) {
@@ -233,7 +254,20 @@ export class ArchiveNode {
     s.seqs.push(feed.seq);
     buf.seqs.set(feed.feed, s);
     if (buf.copies.length >= 500) void this.flushFeed(shard);
-    else this.flushTimer ??= setTimeout(() => this.flushAll(), 5);
+    else this.flushTimer ??= setTimeout(() => this.flushAll(), FEED_BATCH_MS);
+  }
+
+  /** Highest seq of a feed that any edge has queued (read once per feed per stream). */
+  private feedHighWater(feed: string): Promise<number> {
+    let p = this.highWater.get(feed);
+    if (!p) {
+      p = this.redis.hget(keys.feedHighWater, feed).then(
+        (v) => Number(v ?? -1),
+        () => Number.POSITIVE_INFINITY, // unknown: check everything
+      );
+      this.highWater.set(feed, p);
+    }
+    return p;
   }
 
   private flushAll(): void {
@@ -241,22 +275,42 @@ export class ArchiveNode {
     for (const shard of [...this.feedBuffers.keys()]) void this.flushFeed(shard);
   }
 
-  /** One queue job per shard carries a batch of copies; they are acknowledged once durable in Redis. */
-  private async flushFeed(shard: number): Promise<void> {
+  /**
+   * One queue job per shard carries a batch of copies; they are acknowledged once durable in
+   * Redis. Batches of one shard are queued one after another, each retried until Redis takes
+   * it, so a Redis restart cannot let later copies overtake earlier ones.
+   */
+  private flushFeed(shard: number): Promise<void> {
     const buf = this.feedBuffers.get(shard);
-    if (!buf || buf.copies.length === 0) return;
+    if (!buf || buf.copies.length === 0) return Promise.resolve();
     this.feedBuffers.delete(shard);
+    const prev = this.feedChains.get(shard) ?? Promise.resolve();
+    const next = prev.then(() => this.queueCopies(shard, buf));
+    this.feedChains.set(shard, next);
+    void next.finally(() => {
+      if (this.feedChains.get(shard) === next) this.feedChains.delete(shard);
+    });
+    return next;
+  }
+
+  private async queueCopies(shard: number, buf: FeedBuffer): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
+        // The high-water mark goes up first: if this edge dies after queuing, the next one
+        // must treat the server's resends of these copies as possible duplicates.
+        for (const [feed, { seqs }] of buf.seqs) {
+          await this.redis.eval(RAISE_HIGH_WATER, 1, keys.feedHighWater, feed, Math.max(...seqs));
+        }
         await this.queues.enqueue(shard, { kind: "copies", copies: buf.copies });
         break;
       } catch (err) {
-        // Not acknowledged: the server module keeps the copies and resends them.
-        if (attempt >= 3) {
-          this.log.warn({ err, shard }, "could not enqueue copies; left to the server's resend");
+        // Not acknowledged: if this node stops now, the server module resends them.
+        if (!this.accepting) {
+          for (const [feed, { seqs }] of buf.seqs) this.acks.failed(feed, seqs);
           return;
         }
-        await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+        if (attempt % 20 === 0) this.log.warn({ err: (err as Error).message, shard }, "could not queue copies; retrying");
+        await new Promise((r) => setTimeout(r, Math.min(100 * (attempt + 1), 1000)));
       }
     }
     // Redis syncs its append-only file once a second: acknowledge only after that, so a copy
@@ -381,14 +435,15 @@ export class ArchiveNode {
   }
 
   /** Applies one job, retrying storage failures with backoff for as long as the lease is held. */
-  private async runJob(lease: ShardLease, job: ShardJob): Promise<void> {
+  private async runJob(lease: ShardLease, job: ShardJob, rerun: boolean): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       if (!this.shards.lease(lease.shard)) {
         // Never complete or fail a job without the lease: it goes back to the queue for the next owner.
         await new Promise(() => undefined);
       }
       try {
-        await this.applyJob(lease, job);
+        // After a failed attempt some owners may be written already: check every copy.
+        await this.applyJob(lease, job, rerun || attempt > 0);
         return;
       } catch (err) {
         if (err instanceof NotOwner) continue;
@@ -399,7 +454,7 @@ export class ArchiveNode {
     }
   }
 
-  private async applyJob(lease: ShardLease, job: ShardJob): Promise<void> {
+  private async applyJob(lease: ShardLease, job: ShardJob, rerun: boolean): Promise<void> {
     const ctx = this.actorContext(lease);
     if (job.kind === "copies") {
       const byOwner = new Map<string, FeedCopy[]>();
@@ -408,7 +463,21 @@ export class ArchiveNode {
         list.push(c);
         byOwner.set(c.owner, list);
       }
-      for (const [owner, copies] of byOwner) await (await this.actors.get(owner, ctx)).ingest(copies);
+      // Owners are independent: their writes go out side by side.
+      const results = await Promise.allSettled(
+        [...byOwner].map(async ([owner, copies]) => {
+          try {
+            await (await this.actors.get(owner, ctx)).ingest(copies, rerun);
+          } catch (err) {
+            // The actor's memory may be ahead of storage after a failed write: reload it on retry.
+            this.actors.dropWhere((o) => o === owner);
+            throw err;
+          }
+        }),
+      );
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      // The whole job runs again; owners already written are recognised by their copy ids.
+      if (failed) throw failed.reason;
       return;
     }
     if (job.kind === "presence") {
@@ -434,6 +503,8 @@ export class ArchiveNode {
     this.accepting = false;
     clearInterval(this.housekeeping);
     this.flushAll();
+    // Copies already taken from the server go to their queues before the stream closes.
+    await Promise.race([Promise.allSettled([...this.feedChains.values()]), new Promise((r) => setTimeout(r, 5000))]);
     await this.link.stop();
     await this.shards?.stop();
     await this.queues?.close();

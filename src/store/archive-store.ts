@@ -64,6 +64,8 @@ function rowToMeta(r: Row): CollectionMeta {
   const previous = parseKey(r.get("previous"));
   const next = parseKey(r.get("next"));
   const form = r.get("form") as string | null;
+  const changedAt = ms(r.get("changed_at"));
+  if (changedAt !== undefined) meta.changedAt = changedAt;
   if (thread !== null) meta.thread = thread;
   if (subject !== null) meta.subject = subject;
   if (lastAt !== undefined) meta.lastAt = lastAt;
@@ -73,7 +75,7 @@ function rowToMeta(r: Row): CollectionMeta {
   return meta;
 }
 
-const META_COLS = "thread, subject, version, count, last_at, previous, next, form";
+const META_COLS = "thread, subject, version, count, last_at, previous, next, form, changed_at";
 
 /**
  * Cassandra access for one keyspace. Reads serve queries on any node; writes are
@@ -227,14 +229,15 @@ export class ArchiveStore {
       keyText(meta.previous),
       keyText(meta.next),
       meta.form ?? null,
+      new Date(changedAt),
     ];
     const queries: { query: string; params: unknown[] }[] = [
       {
-        query: `INSERT INTO collections (owner, start, with_jid, ${META_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`,
+        query: `INSERT INTO collections (owner, start, with_jid, ${META_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`,
         params: [owner, start, meta.with, ...metaParams, ttl],
       },
       {
-        query: `INSERT INTO collections_by_peer (owner, peer, start, with_jid, ${META_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`,
+        query: `INSERT INTO collections_by_peer (owner, peer, start, with_jid, ${META_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`,
         params: [owner, bareOf(meta.with), start, meta.with, ...metaParams, ttl],
       },
       ...(await this.changeQueries(owner, meta, false, changedAt)),
@@ -244,6 +247,8 @@ export class ArchiveStore {
     }
     // Logged: the collection's two rows, its change entry and the de-duplication marks land together.
     await this.batch("collection_write", queries, { logged: true, timestamp: w.timestamp });
+    // The caller's copy now knows where its change-log entry sits.
+    meta.changedAt = changedAt;
   }
 
   /** Deletes collections with their items, leaving `removed` entries in the change log. */
@@ -265,19 +270,27 @@ export class ArchiveStore {
     }
   }
 
+  /**
+   * The change-log rows of one change: the collection's previous entry goes, the new one comes.
+   * The previous position is known from the collection row; only a collection written for the
+   * first time (perhaps re-created after a removal) needs a look-up.
+   */
   private async changeQueries(owner: string, meta: CollectionMeta, removed: boolean, changedAt: number) {
     const start = new Date(meta.start);
-    const rs = await this.exec("change_pos_get", "SELECT changed_at FROM change_pos WHERE owner = ? AND with_jid = ? AND start = ?", [
-      owner,
-      meta.with,
-      start,
-    ]);
-    const prev = rs.first()?.get("changed_at") as Date | undefined;
+    let prev = meta.changedAt;
+    if (prev === undefined) {
+      const rs = await this.exec("change_pos_get", "SELECT changed_at FROM change_pos WHERE owner = ? AND with_jid = ? AND start = ?", [
+        owner,
+        meta.with,
+        start,
+      ]);
+      prev = (rs.first()?.get("changed_at") as Date | undefined)?.getTime();
+    }
     const out: { query: string; params: unknown[] }[] = [];
-    if (prev && prev.getTime() !== changedAt) {
+    if (prev !== undefined && prev !== changedAt) {
       out.push({
         query: "DELETE FROM changes WHERE owner = ? AND changed_at = ? AND with_jid = ? AND start = ?",
-        params: [owner, prev, meta.with, start],
+        params: [owner, new Date(prev), meta.with, start],
       });
     }
     out.push(

@@ -50,8 +50,16 @@ export async function migrate(client: CassandraClient, log: Logger): Promise<num
   let current = Math.max(0, ...applied);
   for (const m of MIGRATIONS) {
     if (applied.has(m.version)) continue;
-    // Statements are IF NOT EXISTS, so two nodes migrating at once converge.
-    for (const stmt of m.statements) await client.execute(stmt);
+    // Steps are idempotent (IF NOT EXISTS, or an ALTER whose "already exists" is ignored),
+    // so two nodes migrating at once converge.
+    for (const stmt of m.statements) {
+      try {
+        await client.execute(stmt);
+      } catch (err) {
+        // Another node applied the same step first.
+        if (!/already exist|conflicts with an existing column/i.test((err as Error).message)) throw err;
+      }
+    }
     await client.execute(
       `INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)`,
       [m.version, m.description, new Date()],

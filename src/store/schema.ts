@@ -45,6 +45,14 @@ export const MIGRATIONS: Migration[] = [
          PRIMARY KEY ((owner), copy_id)) WITH default_time_to_live = 1209600`,
     ],
   },
+  {
+    version: 2,
+    description: "collections remember their last change time (no read before a change-log write)",
+    statements: [
+      `ALTER TABLE collections ADD changed_at timestamp`,
+      `ALTER TABLE collections_by_peer ADD changed_at timestamp`,
+    ],
+  },
 ];
 
 export function keyspaceCql(keyspace: string, replication: Record<string, string>): string {

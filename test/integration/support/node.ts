@@ -15,7 +15,7 @@ export async function resetRedis(): Promise<void> {
 }
 
 /** Starts a node in this process against the local stack; the caller stops it. */
-export async function startNode(overrides: Record<string, string> = {}): Promise<ArchiveNode> {
+export async function startNode(overrides: Record<string, string> = {}, waitForEdge = true): Promise<ArchiveNode> {
   const env = stackEnv();
   const config = loadConfig({
     ...env,
@@ -31,7 +31,7 @@ export async function startNode(overrides: Record<string, string> = {}): Promise
   });
   const node = new ArchiveNode(config, createLogger(config.logLevel, { node: config.nodeId }));
   await node.start();
-  await waitUntil(() => node.isEdge(), 15_000);
+  if (waitForEdge) await waitUntil(() => node.isEdge(), 15_000);
   return node;
 }
 

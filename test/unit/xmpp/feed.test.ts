@@ -48,11 +48,21 @@ describe("readFeedMessage", () => {
 describe("FeedAckTracker", () => {
   it("acknowledges the highest seq below which every copy is durable", () => {
     const t = new FeedAckTracker();
-    for (const s of [1, 2, 3, 4]) expect(t.arrived("F", s)).toBe(true);
+    for (const s of [1, 2, 3, 4]) expect(t.arrived("F", s)).toBe("new");
+    expect(t.arrived("F", 3)).toBe("inflight");
     expect(t.durable("F", [2, 3])).toBeUndefined();
     expect(t.durable("F", [1])).toBe(3);
     expect(t.durable("F", [4])).toBe(4);
-    expect(t.arrived("F", 2)).toBe(false);
+    expect(t.arrived("F", 2)).toBe("acked");
+  });
+
+  it("holds the acknowledgement back for copies that could not be queued, and takes their resend", () => {
+    const t = new FeedAckTracker();
+    for (const s of [1, 2, 3]) t.arrived("F", s);
+    t.failed("F", [2]);
+    expect(t.durable("F", [1, 3])).toBe(1);
+    expect(t.arrived("F", 2)).toBe("new");
+    expect(t.durable("F", [2])).toBe(3);
   });
 
   it("keeps feeds apart and forgets pending copies on reset", () => {
@@ -61,7 +71,7 @@ describe("FeedAckTracker", () => {
     t.arrived("B", 1);
     expect(t.durable("A", [1])).toBe(1);
     t.reset();
-    expect(t.arrived("B", 1)).toBe(true);
+    expect(t.arrived("B", 1)).toBe("new");
     expect(t.durable("B", [1])).toBe(1);
   });
 });
