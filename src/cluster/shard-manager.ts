@@ -73,6 +73,11 @@ export class ShardManager {
     return l && Date.now() < l.validUntil ? l : undefined;
   }
 
+  /** Whether this lease is still the one the node holds for its shard (it may be past its deadline). */
+  holds(lease: ShardLease): boolean {
+    return this.owned.get(lease.shard) === lease;
+  }
+
   ownedShards(): number[] {
     return [...this.owned.keys()].sort((a, b) => a - b);
   }

@@ -437,9 +437,14 @@ export class ArchiveNode {
   /** Applies one job, retrying storage failures with backoff for as long as the lease is held. */
   private async runJob(lease: ShardLease, job: ShardJob, rerun: boolean): Promise<void> {
     for (let attempt = 0; ; attempt++) {
+      // Never complete or fail a job without the lease. Gone for good: the worker is being
+      // force-closed and the job goes back to the queue for the next owner. Past its deadline
+      // but not yet lost (Redis slow or restarting): wait for the next renewal to decide.
+      if (!this.shards.holds(lease)) await new Promise(() => undefined);
       if (!this.shards.lease(lease.shard)) {
-        // Never complete or fail a job without the lease: it goes back to the queue for the next owner.
-        await new Promise(() => undefined);
+        await new Promise((r) => setTimeout(r, 100));
+        attempt--;
+        continue;
       }
       try {
         // After a failed attempt some owners may be written already: check every copy.

@@ -171,7 +171,12 @@ async function main(): Promise<void> {
   enter("node SIGTERM (graceful hand-over) and restart");
   const edge1 = await findEdge(nodes);
   const leaving = nodes.find((n) => n !== edge1 && n.running)!;
-  const leavingShards = await shardsOf(leaving.id, shardCount);
+  // A node that has just come back needs a moment to take its shards again.
+  let leavingShards = await shardsOf(leaving.id, shardCount);
+  for (let i = 0; i < 100 && leavingShards.length === 0; i++) {
+    await sleep(200);
+    leavingShards = await shardsOf(leaving.id, shardCount);
+  }
   const termAt = Date.now();
   await leaving.kill("SIGTERM");
   const handover = await takeoverTimes(leaving.id, termAt, leavingShards, 30_000);

@@ -1,0 +1,131 @@
+import cassandra from "cassandra-driver";
+import type { ArchivedItem, CollectionMeta } from "../src/archive/model.ts";
+import { collectionCursor, messageCursor } from "../src/archive/cursors.ts";
+import { FenceClock } from "../src/cluster/fence.ts";
+import { createLogger } from "../src/log/logger.ts";
+import { Metrics } from "../src/metrics/metrics.ts";
+import { QueryService } from "../src/query/query-service.ts";
+import { ArchiveStore } from "../src/store/archive-store.ts";
+import { connectCassandra } from "../src/store/cassandra-client.ts";
+import { ROOT, stackEnv } from "../test/integration/support/stack.ts";
+import { pct, report, timeMany, type Row } from "./stats.ts";
+
+// Query latency against archive depth: one user with COLLECTIONS x PER_COLLECTION messages;
+// list and retrieve pages of 100 at the first, middle and last position, through the node's
+// query path, each beside a plain cassandra-driver read of the same rows in the same run.
+
+const COLLECTIONS = Number(process.env.BENCH_COLLECTIONS ?? 1000);
+const PER_COLLECTION = Number(process.env.BENCH_PER_COLLECTION ?? 1000);
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
+const PAGE = 100;
+const OWNER = "bench-owner@example.test";
+const BASE = Date.UTC(2024, 0, 1);
+
+const keyOf = (i: number) => ({ with: `peer${i % 50}@example.org`, start: BASE + i * 3_600_000 });
+
+async function fill(store: ArchiveStore, client: cassandra.Client): Promise<void> {
+  const have = Number((await client.execute("SELECT COUNT(*) FROM collections WHERE owner = ?", [OWNER], { prepare: true })).first()?.get(0) ?? 0);
+  const last = keyOf(COLLECTIONS - 1);
+  const lastMeta = await store.getCollection(OWNER, last);
+  if (have === COLLECTIONS && lastMeta?.count === PER_COLLECTION) {
+    process.stdout.write(`archive already filled: ${COLLECTIONS} collections x ${PER_COLLECTION} messages\n`);
+    return;
+  }
+  const clock = new FenceClock(1, Date.now());
+  const t = Date.now();
+  let next = 0;
+  const body = "x".repeat(60);
+  await Promise.all(
+    Array.from({ length: 6 }, async () => {
+      while (next < COLLECTIONS) {
+        const i = next++;
+        const k = keyOf(i);
+        for (let from = 0; from < PER_COLLECTION; from += 500) {
+          const n = Math.min(500, PER_COLLECTION - from);
+          const items: ArchivedItem[] = Array.from({ length: n }, (_, j) => ({
+            kind: (from + j) % 2 ? "from" : "to",
+            at: k.start + (from + j) * 1000,
+            payload: `<body>${body} ${i}/${from + j}</body>`,
+          }));
+          const meta: CollectionMeta = { ...k, version: from / 500, count: from + n, lastAt: k.start + (from + n - 1) * 1000 };
+          await store.writeCollection(OWNER, { meta, items }, Date.now(), { timestamp: clock.next() });
+        }
+        if (i % 100 === 99) process.stdout.write(`filled ${i + 1}/${COLLECTIONS} collections (${((Date.now() - t) / 1000).toFixed(0)} s)\n`);
+      }
+    }),
+  );
+}
+
+async function main(): Promise<void> {
+  const env = stackEnv();
+  const log = createLogger("warn");
+  const cfg = {
+    contactPoints: env.CASSANDRA_CONTACT_POINTS!.split(","),
+    localDataCenter: env.CASSANDRA_LOCAL_DC!,
+    keyspace: "archive_bench",
+    tls: false,
+    replication: { class: "SimpleStrategy", replication_factor: "1" },
+  };
+  const client = await connectCassandra(cfg, log);
+  const metrics = new Metrics();
+  const store = new ArchiveStore(client, metrics);
+  await fill(store, client);
+  const q = new QueryService(store, { defaultMax: 100, maxPageSize: 1000, maxReplyBytes: 1 << 22, changeRetentionMs: 365 * 86_400_000 });
+
+  const mid = Math.floor(COLLECTIONS / 2);
+  const target = keyOf(mid); // the collection retrieved
+  const midMsg = Math.floor(PER_COLLECTION / 2);
+  const rows: Row[] = [];
+  const measure = async (what: string, node: () => Promise<unknown>, raw: () => Promise<unknown>) => {
+    const a = await timeMany(SAMPLES, node);
+    const b = await timeMany(SAMPLES, raw);
+    rows.push({
+      query: what,
+      "node p50 ms": pct(a, 50),
+      "node p99 ms": pct(a, 99),
+      "raw p50 ms": pct(b, 50),
+      "raw p99 ms": pct(b, 99),
+      "p99 ratio": pct(a, 99) / pct(b, 99),
+    });
+  };
+
+  const listRaw = (after?: { with: string; start: number }, desc = false) => () =>
+    client.execute(
+      after
+        ? "SELECT with_jid, start, version, count, thread, subject FROM collections WHERE owner = ? AND (start, with_jid) > (?, ?) LIMIT 100"
+        : `SELECT with_jid, start, version, count, thread, subject FROM collections WHERE owner = ?${desc ? " ORDER BY start DESC, with_jid DESC" : ""} LIMIT 100`,
+      after ? [OWNER, new Date(after.start), after.with] : [OWNER],
+      { prepare: true },
+    );
+  const list = (rsm: Record<string, string | number>) => () => q.answer(OWNER, { op: "list", exactmatch: false, rsm: { max: PAGE, ...rsm } });
+  await measure("list first page", list({}), listRaw());
+  await measure("list middle page (after)", list({ after: collectionCursor.encode(keyOf(mid - 1)) }), listRaw(keyOf(mid - 1)));
+  await measure("list middle page (index)", list({ index: mid }), listRaw(keyOf(mid - 1)));
+  await measure("list last page (empty before)", list({ before: "" }), listRaw(undefined, true));
+
+  const itemsRaw = (from: number, desc = false) => () =>
+    client.execute(
+      `SELECT pos, kind, at, payload, name, jid FROM items WHERE owner = ? AND with_jid = ? AND start = ? AND pos >= ?${desc ? " ORDER BY pos DESC" : ""} LIMIT 100`,
+      [OWNER, target.with, new Date(target.start), desc ? 0 : from],
+      { prepare: true },
+    );
+  const retrieve = (rsm: Record<string, string | number>) => () =>
+    q.answer(OWNER, { op: "retrieve", with: target.with, start: target.start, rsm: { max: PAGE, ...rsm } });
+  await measure("retrieve first page", retrieve({}), itemsRaw(0));
+  await measure("retrieve middle page (after)", retrieve({ after: messageCursor.encode(midMsg - 1) }), itemsRaw(midMsg));
+  await measure("retrieve middle page (index)", retrieve({ index: midMsg }), itemsRaw(midMsg));
+  await measure("retrieve last page (empty before)", retrieve({ before: "" }), itemsRaw(0, true));
+  await measure("count only (max=0)", list({ max: 0 }), () =>
+    client.execute("SELECT COUNT(*) FROM collections WHERE owner = ?", [OWNER], { prepare: true }),
+  );
+
+  report(ROOT, "query", `Query latency: one user, ${COLLECTIONS} collections x ${PER_COLLECTION} messages, pages of ${PAGE}`, rows, [
+    `node = the node's query path (QueryService: Cassandra read, paging, secs, rendering); raw = plain cassandra-driver read of the same rows; ${SAMPLES} samples each after warm-up.`,
+  ]);
+  await client.shutdown();
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${(err as Error).stack}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,39 @@
+// Small helpers shared by the benchmarks: timing, percentiles, and the result files.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+export async function timeMany(n: number, fn: () => Promise<unknown>, warmup = Math.min(20, n)): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = process.hrtime.bigint();
+    await fn();
+    out.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  return out;
+}
+
+export function pct(samples: number[], p: number): number {
+  const s = [...samples].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+}
+
+export type Row = Record<string, string | number>;
+
+/** Prints a table and writes it as JSON and Markdown under bench/results/. */
+export function report(root: string, name: string, title: string, rows: Row[], notes: string[] = []): void {
+  const head = Object.keys(rows[0] ?? {});
+  const cells = rows.map((r) => head.map((h) => (typeof r[h] === "number" ? fmt(r[h] as number) : String(r[h]))));
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) => `| ${c.map((x, i) => x.padEnd(widths[i]!)).join(" | ")} |`;
+  const md = [`## ${title}`, "", line(head), line(widths.map((w) => "-".repeat(w))), ...cells.map(line), "", ...notes].join("\n");
+  process.stdout.write(`${md}\n\n`);
+  const dir = join(root, "bench", "results");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${name}.json`), JSON.stringify({ title, rows, notes, at: new Date().toISOString() }, null, 1));
+  writeFileSync(join(dir, `${name}.md`), `${md}\n`);
+}
+
+function fmt(n: number): string {
+  return Number.isInteger(n) ? String(n) : n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
+}
