@@ -232,8 +232,10 @@ async function main(): Promise<void> {
   const bad = badRequests();
   let answered = 0;
   for (const payload of bad) {
-    const reply = await clients[0]!.iq("get", payload).catch(() => undefined);
+    const type = payload.name === "save" || payload.name === "remove" ? "set" : "get";
+    const reply = await clients[0]!.iq(type, payload).catch(() => undefined);
     if (reply?.attrs.type === "error") answered++;
+    else log(`no error answer for ${payload.toString()}: ${reply?.toString() ?? "timeout"}`);
   }
   const badRow = { sent: bad.length, answered };
 
@@ -317,7 +319,7 @@ function badRequests(): Element[] {
     xml("modified", { xmlns: A }),
     xml("pref", { xmlns: A }, xml("bogus", {})),
     xml("save", { xmlns: A }),
-    xml("remove", { xmlns: A }),
+    xml("remove", { xmlns: A, with: "@@@", start: "2020-01-01T00:00:00Z" }),
     xml("nonsense", { xmlns: A }),
     xml("list", { xmlns: "http://www.xmpp.org/extensions/xep-0136.html#ns" }),
   ];
