@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { Queue, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { ArchiveRequest } from "../archive/model.ts";
@@ -34,6 +35,15 @@ export type ShardJob =
   | { kind: "command"; command: CommandJob }
   | { kind: "presence"; owner: string; jid: string; online: boolean; at: number };
 
+/** The consumer of one owned shard. */
+interface Consumer {
+  worker: Worker<ShardJob>;
+  stopped: boolean;
+  /** The job being applied, if any (settles when it is done or abandoned). */
+  current: Promise<void> | undefined;
+  extender: NodeJS.Timeout | undefined;
+}
+
 // Counts a job as applied once, even if a crash makes it run twice.
 const COUNT_APPLIED = `
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', 86400) then return redis.call('INCR', KEYS[2]) end
@@ -45,7 +55,7 @@ return 0`;
  */
 export class ShardQueues {
   private readonly queues = new Map<number, Queue<ShardJob>>();
-  private readonly workers = new Map<number, Worker<ShardJob>>();
+  private readonly workers = new Map<number, Consumer>();
 
   constructor(
     private readonly redis: Redis,
@@ -91,74 +101,111 @@ export class ShardQueues {
   }
 
   /**
-   * Starts consuming a shard whose lease this node just took. A job the previous owner left
-   * active (it died or paused mid-job) must run before anything queued behind it, so the
-   * worker starts only once no job is active: the stalled-job check returns such a job to
-   * the head of the queue when its lock runs out.
+   * Starts consuming a shard whose lease this node just took. Jobs are fetched one at a time,
+   * and only while `leaseValid()` holds: a node that wakes from a pause past its lease must
+   * not take the next job away from the new owner, or the shard's order would break.
+   *
+   * A job the previous owner left active (it died or paused mid-job) must run before anything
+   * queued behind it, so fetching starts only once no job is active: the stalled-job check
+   * returns such a job to the head of the queue when its lock runs out.
    */
-  async startWorker(shard: number, handle: (job: ShardJob, rerun: boolean) => Promise<void>): Promise<void> {
+  async startWorker(shard: number, handle: (job: ShardJob, rerun: boolean) => Promise<void>, leaseValid: () => boolean): Promise<void> {
     if (this.workers.has(shard)) return;
-    const worker = new Worker<ShardJob>(
-      keys.queue(shard),
-      async (job: Job<ShardJob>) => {
-        // A job that started before (its worker died or lost the lease) may be partly applied.
-        await handle(job.data, job.attemptsStarted > 1 || job.stalledCounter > 0);
-        await this.redis.eval(COUNT_APPLIED, 2, keys.counted(`${shard}:${job.id}`), keys.applied(shard));
-      },
-      {
-        // BullMQ duplicates this client for the worker's blocking connection.
-        connection: this.redis,
-        autorun: false,
-        concurrency: 1,
-        // A stalled job (its worker died) goes back to the queue, never to "failed".
-        maxStalledCount: 1_000_000,
-        lockDuration: this.lockMs,
-        stalledInterval: Math.max(500, Math.floor(this.lockMs / 2)),
-        removeOnComplete: { count: 0 },
-      },
-    );
-    worker.on("error", (err) => this.log.warn({ err, shard }, "queue worker error"));
-    worker.on("failed", (job, err) => this.log.error({ err, shard, job: job?.id }, "job failed"));
-    this.workers.set(shard, worker);
+    const worker = new Worker<ShardJob>(keys.queue(shard), null, {
+      // BullMQ duplicates this client for the worker's blocking connection.
+      connection: this.redis,
+      autorun: false,
+      // A stalled job (its worker died) goes back to the queue, never to "failed".
+      maxStalledCount: 1_000_000,
+      lockDuration: this.lockMs,
+      stalledInterval: Math.max(500, Math.floor(this.lockMs / 2)),
+      drainDelay: 1,
+    });
+    worker.on("error", (err) => this.log.warn({ err: err.message, shard }, "queue worker error"));
+    const consumer: Consumer = { worker, stopped: false, current: undefined, extender: undefined };
+    this.workers.set(shard, consumer);
     const queue = this.queue(shard);
     try {
       await worker.startStalledCheckTimer();
-      while (this.workers.get(shard) === worker && (await queue.getActiveCount()) > 0) {
+      while (!consumer.stopped && (await queue.getActiveCount()) > 0) {
         await new Promise((r) => setTimeout(r, 250));
       }
     } catch (err) {
       // Redis unreachable: give the slot back so the caller can try again.
-      if (this.workers.get(shard) === worker) this.workers.delete(shard);
+      if (this.workers.get(shard) === consumer) this.workers.delete(shard);
       await worker.close(true).catch(() => undefined);
       throw err;
     }
-    if (this.workers.get(shard) !== worker) return;
-    worker.run().catch((err: Error) => this.log.error({ err, shard }, "queue worker stopped"));
+    void this.consume(shard, consumer, handle, leaseValid);
+  }
+
+  private async consume(shard: number, c: Consumer, handle: (job: ShardJob, rerun: boolean) => Promise<void>, leaseValid: () => boolean): Promise<void> {
+    const token = randomUUID();
+    while (!c.stopped) {
+      if (!leaseValid()) {
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      let job: Job<ShardJob> | undefined;
+      try {
+        job = await c.worker.getNextJob(token, { block: true });
+      } catch (err) {
+        if (!c.stopped) {
+          this.log.warn({ err: (err as Error).message, shard }, "could not fetch a job; retrying");
+          await new Promise((r) => setTimeout(r, 500));
+        }
+        continue;
+      }
+      if (!job) continue;
+      if (c.stopped || !leaseValid()) {
+        // Taken just as the lease ran out: back to the head of the queue for whoever owns it next.
+        await job.moveToWait(token).catch(() => undefined);
+        continue;
+      }
+      const held = job;
+      c.extender = setInterval(() => void held.extendLock(token, this.lockMs).catch(() => undefined), Math.max(250, this.lockMs / 3));
+      const run = (async () => {
+        // A job that started before (its worker died or lost the lease) may be partly applied.
+        await handle(held.data, held.attemptsStarted > 1 || held.stalledCounter > 0);
+        await this.redis.eval(COUNT_APPLIED, 2, keys.counted(`${shard}:${held.id}`), keys.applied(shard));
+        await held.moveToCompleted(undefined, token, false);
+      })();
+      c.current = run.catch(() => undefined);
+      try {
+        await run;
+      } catch (err) {
+        // Only errors that retrying cannot cure reach here (storage errors are retried inside).
+        this.log.error({ err, shard, job: held.id }, "job failed");
+        await held.moveToFailed(err as Error, token).catch(() => undefined);
+      } finally {
+        clearInterval(c.extender);
+        c.extender = undefined;
+        c.current = undefined;
+      }
+    }
   }
 
   /**
    * Stops consuming a shard. A graceful stop lets the current job finish (bounded by
-   * `graceMs`); a forced one abandons it, and BullMQ's stalled-job check hands it to the
-   * next owner. A lost lease always forces: this node must not finish the job.
+   * `graceMs`); a forced one abandons it: its lock is no longer extended, and BullMQ's
+   * stalled-job check hands it to the next owner. A lost lease always forces.
    */
   async stopWorker(shard: number, force = false, graceMs = 5000): Promise<void> {
-    const w = this.workers.get(shard);
-    if (!w) return;
+    const c = this.workers.get(shard);
+    if (!c) return;
     this.workers.delete(shard);
-    if (force) {
-      await w.close(true);
-    } else {
+    c.stopped = true;
+    if (!force && c.current) {
       let timer: NodeJS.Timeout | undefined;
-      const graceful = w.close().then(() => true);
-      const late = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), graceMs)));
-      if (!(await Promise.race([graceful, late]))) await w.close(true);
+      await Promise.race([c.current, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
       clearTimeout(timer);
     }
+    clearInterval(c.extender);
+    await c.worker.close(true).catch(() => undefined);
     this.metrics.queueDepth.remove({ shard: String(shard) });
     this.metrics.queueOldestAge.remove({ shard: String(shard) });
   }
 
-  /** Waiting jobs and age of the oldest, for the shards this node consumes. */
   async depths(): Promise<{ shard: number; depth: number; oldestAgeSeconds: number }[]> {
     const out: { shard: number; depth: number; oldestAgeSeconds: number }[] = [];
     for (const shard of this.workers.keys()) {

@@ -141,7 +141,7 @@ export class ArchiveNode {
         // Not awaited: waiting out a previous owner's job must not hold up lease renewals.
         acquired: async (lease) => {
           const start = (): void => {
-            this.queues.startWorker(lease.shard, (job, rerun) => this.runJob(lease, job, rerun)).catch((err: Error) => {
+            this.queues.startWorker(lease.shard, (job, rerun) => this.runJob(lease, job, rerun), () => this.shards.lease(lease.shard) === lease).catch((err: Error) => {
               this.log.warn({ err: err.message, shard: lease.shard }, "could not start the shard's worker; retrying");
               if (this.shards.lease(lease.shard) === lease) setTimeout(start, 1000);
             });
@@ -212,7 +212,7 @@ export class ArchiveNode {
 
   private async onStanza(el: Element): Promise<void> {
     if (!this.accepting) return;
-    this.log.trace({ stanza: el.toString() }, "in");
+    if (this.log.isLevelEnabled("trace")) this.log.trace({ stanza: el.toString() }, "in");
     if (el.name === "iq") return this.onIq(el);
     if (el.name === "message") return this.onMessage(el);
   }
@@ -412,7 +412,7 @@ export class ArchiveNode {
     this.metrics.iqRequests.inc({ operation: op, result: status });
     if (result.error) this.metrics.errorsSent.inc({ condition: result.error.condition });
     const out = replyIq(envelope, this.config.component.jid, result);
-    this.log.trace({ stanza: out.toString() }, "out");
+    if (this.log.isLevelEnabled("trace")) this.log.trace({ stanza: out.toString() }, "out");
     await this.link.send(out).catch((err: Error) =>
       this.log.debug({ err: err.message }, "answer not sent"),
     );

@@ -32,8 +32,12 @@ function read(iqType: IqType, payload: Element): ArchiveRequest {
   if (!types.includes(iqType)) throw new ProtocolError(badRequest(`<${name}/> needs an IQ of type ${types.join(" or ")}`));
   switch (name) {
     case "pref":
-      // A get's content is irrelevant: it asks for everything.
-      return iqType === "get" ? { op: "pref-get" } : readPrefSet(payload);
+      if (iqType === "set") return readPrefSet(payload);
+      // A get asks for everything and carries nothing of this namespace (D14).
+      if (payload.children.some((c) => typeof c !== "string" && c.getNS() === NS_ARCHIVE)) {
+        throw new ProtocolError(badRequest("a preferences request carries no archive elements"));
+      }
+      return { op: "pref-get" };
     case "auto":
       return readAutoRequest(payload);
     case "itemremove":

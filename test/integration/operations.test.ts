@@ -1,4 +1,6 @@
 import { Redis } from "ioredis";
+import { createLogger } from "../../src/log/logger.ts";
+import { connectCassandra } from "../../src/store/cassandra-client.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ArchiveNode } from "../../src/node/archive-node.ts";
 import { chats, list, NS } from "./support/archive.ts";
@@ -115,5 +117,27 @@ describe("operations", () => {
     const shards = (await (await fetch(`http://127.0.0.1:${port}/shards`)).json()) as { members: string[]; leases: Record<string, string> };
     expect(shards.members.length).toBeGreaterThanOrEqual(1);
     expect(Object.keys(shards.leases)).toHaveLength(8);
+  });
+
+  it("creates its keyspace with a per-data-center replication setting and migrates it", async () => {
+    const env = stackEnv();
+    const cfg = {
+      contactPoints: env.CASSANDRA_CONTACT_POINTS!.split(","),
+      localDataCenter: env.CASSANDRA_LOCAL_DC!,
+      keyspace: "archive_nts_test",
+      tls: false,
+      replication: { class: "NetworkTopologyStrategy", [env.CASSANDRA_LOCAL_DC!]: "1" },
+    };
+    const client = await connectCassandra(cfg, createLogger("silent"));
+    try {
+      const ks = await client.execute("SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = ?", ["archive_nts_test"]);
+      const repl = ks.first()?.get("replication") as Record<string, string>;
+      expect(repl.class).toContain("NetworkTopologyStrategy");
+      expect(repl[env.CASSANDRA_LOCAL_DC!]).toBe("1");
+      const versions = await client.execute("SELECT version FROM schema_migrations");
+      expect(versions.rows.map((r) => r.get("version") as number).sort()).toEqual([1, 2]);
+    } finally {
+      await client.shutdown();
+    }
   });
 });

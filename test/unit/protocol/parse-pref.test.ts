@@ -9,8 +9,9 @@ describe("pref get (Ex. 2)", () => {
   it("parses", () => {
     expect(ok(`<iq type='get' id='pref1'><pref xmlns='urn:xmpp:archive'/></iq>`)).toEqual({ op: "pref-get" });
   });
-  it("ignores content on get", () => {
-    expect(ok(`<iq type='get'><pref xmlns='${A}'><bogus/></pref></iq>`)).toEqual({ op: "pref-get" });
+  it("refuses archive elements inside a get, ignores foreign ones", () => {
+    expect(err(`<iq type='get'><pref xmlns='${A}'><bogus/></pref></iq>`)).toBe("bad-request/modify");
+    expect(ok(`<iq type='get'><pref xmlns='${A}'><x xmlns='urn:example:other'/></pref></iq>`)).toEqual({ op: "pref-get" });
   });
 });
 
