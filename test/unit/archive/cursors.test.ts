@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
+import { anyUtf16 } from "../support/arbitraries.ts";
 import {
   MAX_CURSOR_LENGTH,
   changeCursor,
@@ -15,17 +16,6 @@ import {
   messageCursor,
 } from "../../../src/archive/cursors.ts";
 
-/** Any UTF-16 text, lone surrogates included (fast-check's "binary" unit is slow). */
-const anyUtf16 = (maxLength: number) =>
-  fc
-    .array(
-      fc.oneof(
-        fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
-        fc.integer({ min: 0x10000, max: 0x10ffff }).map((c) => String.fromCodePoint(c)),
-      ),
-      { maxLength },
-    )
-    .map((a) => a.join(""));
 
 const SAFE = /^[A-Za-z0-9_-]+$/;
 

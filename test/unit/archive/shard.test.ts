@@ -1,18 +1,8 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
+import { anyUtf16 } from "../support/arbitraries.ts";
 import { fnv1a32, fnv1a32String, hash32, ownerOf, shardOf, shardsOwnedBy } from "../../../src/archive/shard.ts";
 
-/** Any UTF-16 text, lone surrogates included (fast-check's "binary" unit is slow). */
-const anyUtf16 = (maxLength: number) =>
-  fc
-    .array(
-      fc.oneof(
-        fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
-        fc.integer({ min: 0x10000, max: 0x10ffff }).map((c) => String.fromCodePoint(c)),
-      ),
-      { maxLength },
-    )
-    .map((a) => a.join(""));
 
 const S = 256;
 const nodes = (n: number): string[] => Array.from({ length: n }, (_, i) => `node-${i}`);
