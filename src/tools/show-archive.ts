@@ -25,7 +25,7 @@ async function main(): Promise<void> {
     for (const c of cols.rows) {
       const start = c.get("start") as Date;
       process.stdout.write(
-        `collection with_jid=${c.get("with_jid")} start=${formatDateTime(start.getTime())} version=${c.get("version")} items=${c.get("count")}` +
+        `collection with=${c.get("with_jid")} start=${formatDateTime(start.getTime())} version=${c.get("version")} items=${c.get("count")}` +
           `${c.get("thread") ? ` thread=${c.get("thread")}` : ""}${c.get("subject") ? ` subject=${c.get("subject")}` : ""}\n`,
       );
       const items = await client.execute(
