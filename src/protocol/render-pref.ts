@@ -12,6 +12,7 @@ import type {
 } from "../archive/model.ts";
 import { NS_ARCHIVE } from "./namespaces.ts";
 import { METHOD_TYPES } from "./values.ts";
+import { xmlSafe } from "./xmlfrag.ts";
 
 /** What the server reports for settings the user never made (#pref-determine). */
 export interface ServerPrefDefaults {
@@ -45,7 +46,7 @@ function defaultEl(d: DefaultPref, unset: boolean): Element {
 }
 
 function itemEl(i: ItemPref): Element {
-  const attrs: Record<string, string> = { jid: i.jid };
+  const attrs: Record<string, string> = { jid: xmlSafe(i.jid) };
   if (i.exactmatch) attrs.exactmatch = "true";
   if (i.save !== undefined) attrs.save = i.save;
   if (i.otr !== undefined) attrs.otr = i.otr;
@@ -54,7 +55,7 @@ function itemEl(i: ItemPref): Element {
 }
 
 function sessionEl(s: SessionPref): Element {
-  const attrs: Record<string, string> = { thread: s.thread, save: s.save };
+  const attrs: Record<string, string> = { thread: xmlSafe(s.thread), save: s.save };
   if (s.otr !== undefined) attrs.otr = s.otr;
   if (s.timeout !== undefined) attrs.timeout = String(s.timeout);
   return new Element("session", attrs);

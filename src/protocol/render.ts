@@ -4,10 +4,10 @@ import type { Change, CollectionKey, CollectionMeta, Page, TimedItem } from "../
 import { formatDateTime } from "./datetime.ts";
 import { NS_ARCHIVE } from "./namespaces.ts";
 import { hasSet, renderSet } from "./rsm.ts";
-import { parseElement, parseFragment } from "./xmlfrag.ts";
+import { parseSendableElement, parseSendableFragment, xmlSafe } from "./xmlfrag.ts";
 
 function keyAttrs(k: CollectionKey): Record<string, string> {
-  return { with: k.with, start: formatDateTime(k.start) };
+  return { with: xmlSafe(k.with), start: formatDateTime(k.start) };
 }
 
 /** `<chat with start version [subject] [thread]/>` as in list and save results. */
@@ -15,8 +15,8 @@ export function chatHeader(meta: CollectionMeta, xmlns?: string): Element {
   const attrs = keyAttrs(meta);
   if (xmlns !== undefined) attrs.xmlns = xmlns;
   attrs.version = String(meta.version);
-  if (meta.subject !== undefined) attrs.subject = meta.subject;
-  if (meta.thread !== undefined) attrs.thread = meta.thread;
+  if (meta.subject !== undefined) attrs.subject = xmlSafe(meta.subject);
+  if (meta.thread !== undefined) attrs.thread = xmlSafe(meta.thread);
   return new Element("chat", attrs);
 }
 
@@ -37,23 +37,24 @@ export function renderList(page: Page<CollectionMeta>): Element {
 
 /**
  * One `<to/>`, `<from/>` or `<note/>`. Message content is the stored serialized XML; if it
- * cannot be parsed (it was written by us, so only after corruption) it is shown as a body's
- * text rather than dropping the message or breaking the stanza.
+ * cannot be parsed or the server would refuse it (it was written by us, so only after
+ * corruption) it is shown as a body's text rather than dropping the message or breaking the
+ * stanza. Stored strings lose characters XML cannot carry.
  */
 export function renderChatItem(item: TimedItem): Element {
   if (item.kind === "note") {
     const note = new Element("note", { utc: formatDateTime(item.utc ?? item.at) });
-    if (item.payload !== "") note.t(item.payload);
+    if (item.payload !== "") note.t(xmlSafe(item.payload));
     return note;
   }
   const attrs: Record<string, string> = {};
   if (item.secs !== undefined) attrs.secs = String(item.secs);
   if (item.utc !== undefined || item.secs === undefined) attrs.utc = formatDateTime(item.utc ?? item.at);
-  if (item.name !== undefined) attrs.name = item.name;
-  if (item.jid !== undefined) attrs.jid = item.jid;
+  if (item.name !== undefined) attrs.name = xmlSafe(item.name);
+  if (item.jid !== undefined) attrs.jid = xmlSafe(item.jid);
   const el = new Element(item.kind, attrs);
-  const nodes = parseFragment(item.payload);
-  if (nodes === null) el.c("body").t(item.payload);
+  const nodes = parseSendableFragment(item.payload);
+  if (nodes === null) el.c("body").t(xmlSafe(item.payload));
   else for (const n of nodes) el.cnode(n);
   return el;
 }
@@ -68,7 +69,7 @@ export function renderChat(meta: CollectionMeta, page: Page<TimedItem>, includeH
     if (meta.previous !== undefined) chat.c("previous", keyAttrs(meta.previous));
     if (meta.next !== undefined) chat.c("next", keyAttrs(meta.next));
     if (meta.form !== undefined) {
-      const form = parseElement(meta.form);
+      const form = parseSendableElement(meta.form);
       if (form !== null) chat.cnode(form);
     }
   }

@@ -29,7 +29,9 @@ export function readFeedMessage(el: Element, host: string): FeedStanza | undefin
   const copy = el.getChild("copy", NS_FEED);
   if (!copy) return undefined;
   const feed = String(copy.attrs.feed ?? "");
-  const seq = Number(copy.attrs.seq);
+  // Only the module's own decimal form (`%d`): Number() would also read "", " 7", "1e3" and "0x10".
+  const seqText = String(copy.attrs.seq ?? "");
+  const seq = /^(0|[1-9][0-9]*)$/.test(seqText) ? Number(seqText) : NaN;
   const direction = copy.attrs.direction;
   const owner = prepJid(copy.attrs.owner ?? "");
   if (!feed || feed.length > 64 || !Number.isSafeInteger(seq) || seq < 0) return { kind: "invalid", reason: "numbering" };
