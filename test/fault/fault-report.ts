@@ -293,6 +293,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `shard takeover after a kill: ${takeover.length} shards, median ${(finite[Math.floor(finite.length / 2)] ?? NaN).toFixed(2)} s, max ${Math.max(...takeover).toFixed(2)} s (target: lease TTL ${LEASE_TTL_MS / 1000} s + one renewal ${LEASE_TTL_MS / 3000} s)\n`,
   );
+  process.stdout.write(`  each shard: ${takeover.map((t) => t.toFixed(2)).join(", ")} s\n`);
   process.stdout.write(`maximum queue lag seen: ${maxLag.toFixed(1)} s\n`);
   process.stdout.write(`order violations: ${result.orderViolations}; collection mismatches: ${result.collectionMismatches}\n`);
   const bad_ =
