@@ -47,7 +47,10 @@ export interface ShardHandlers {
 export class ShardManager {
   private readonly owned = new Map<number, ShardLease>();
   private timer: NodeJS.Timeout | undefined;
-  private ticking: Promise<void> = Promise.resolve();
+  /** Ticks and early acquisitions run one at a time. */
+  private serial: Promise<void> = Promise.resolve();
+  private want = new Set<number>();
+  private readonly retries = new Map<number, NodeJS.Timeout>();
   private stopped = false;
   private joined = false;
   readonly renewEveryMs: number;
@@ -83,19 +86,30 @@ export class ShardManager {
   }
 
   async start(): Promise<void> {
-    await this.tickOnce();
+    await this.exclusive(() => this.tickOnce());
     this.schedule();
+  }
+
+  private exclusive(fn: () => Promise<void>): Promise<void> {
+    const run = this.serial.then(fn);
+    this.serial = run.catch(() => undefined);
+    return run;
   }
 
   private schedule(): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.ticking = this.tickOnce().finally(() => this.schedule());
+      void this.exclusive(() => this.tickOnce()).finally(() => this.schedule());
     }, this.renewEveryMs);
   }
 
+  /**
+   * Members heard from within two renewal intervals. This is shorter than the lease TTL on
+   * purpose: the survivors learn of a dead member before its leases run out, and are ready to
+   * take its shards the moment they do.
+   */
   async liveMembers(now = Date.now()): Promise<string[]> {
-    return this.redis.zrangebyscore(keys.members, now - this.ttlMs, "+inf");
+    return this.redis.zrangebyscore(keys.members, now - 2 * this.renewEveryMs - 100, "+inf");
   }
 
   private async tickOnce(): Promise<void> {
@@ -108,6 +122,7 @@ export class ShardManager {
       if (!live.includes(this.nodeId)) live.push(this.nodeId);
       const want = new Set<number>();
       for (let s = 0; s < this.shardCount; s++) if (ownerOf(s, live) === this.nodeId) want.add(s);
+      this.want = want;
       for (const shard of [...this.owned.keys()]) {
         const lease = this.owned.get(shard)!;
         if (!want.has(shard) || lease.clock.exhausted(now)) await this.release(shard, false);
@@ -125,12 +140,30 @@ export class ShardManager {
 
   private async acquire(shard: number, now: number): Promise<void> {
     const epoch = Number(await this.redis.eval(ACQUIRE, 2, keys.lease(shard), keys.epoch(shard), this.nodeId, this.ttlMs));
-    if (epoch < 0) return; // still held by its previous owner until that lease ends or is handed over
+    if (epoch < 0) {
+      // Still held by its previous owner: try again the moment that lease runs out.
+      this.retryAt(shard, Number(await this.redis.pttl(keys.lease(shard))));
+      return;
+    }
     const lease: ShardLease = { shard, epoch, clock: new FenceClock(epoch, now), validUntil: now + this.ttlMs * 0.8 };
     this.owned.set(shard, lease);
     this.metrics.leaseAcquisitions.inc();
     this.log.info({ shard, epoch }, "shard acquired");
     await this.handlers.acquired(lease);
+  }
+
+  private retryAt(shard: number, inMs: number): void {
+    if (this.retries.has(shard) || !(inMs > 0)) return;
+    const t = setTimeout(() => {
+      this.retries.delete(shard);
+      void this.exclusive(async () => {
+        if (this.stopped || this.owned.has(shard) || !this.want.has(shard)) return;
+        await this.acquire(shard, Date.now());
+        this.metrics.shardsOwned.set(this.owned.size);
+      }).catch((err: Error) => this.log.debug({ err: err.message, shard }, "early acquisition failed"));
+    }, inMs + 20);
+    t.unref();
+    this.retries.set(shard, t);
   }
 
   private async renew(lease: ShardLease, now: number): Promise<void> {
@@ -169,7 +202,9 @@ export class ShardManager {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    await this.ticking;
+    for (const t of this.retries.values()) clearTimeout(t);
+    this.retries.clear();
+    await this.serial;
     await this.redis.zrem(keys.members, this.nodeId).catch(() => undefined);
     for (const shard of [...this.owned.keys()]) await this.release(shard, true);
     this.metrics.shardsOwned.set(0);
