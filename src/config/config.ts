@@ -62,6 +62,10 @@ const schema = z.object({
   LEASE_TTL_MS: int(1000, 600_000).default(10_000),
   ACTOR_IDLE_SECONDS: int(1, 86_400).default(600),
   MAX_ACTORS: int(10, 10_000_000).default(200_000),
+  /** Archive requests one user may make per second (a burst of twice that is allowed). */
+  RATE_LIMIT_PER_USER: int(1, 1_000_000).default(50),
+  /** Archive requests the node answers per second over all users. */
+  RATE_LIMIT_PER_NODE: int(1, 10_000_000).default(5000),
 });
 
 export type ConfigInput = z.input<typeof schema>;
@@ -100,6 +104,7 @@ export interface Config {
   leaseTtlMs: number;
   actorIdleMs: number;
   maxActors: number;
+  rateLimit: { perUser: number; perNode: number };
 }
 
 /** Secret values may come from a file (Kubernetes secret volume) instead of the environment. */
@@ -186,6 +191,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     leaseTtlMs: c.LEASE_TTL_MS,
     actorIdleMs: c.ACTOR_IDLE_SECONDS * 1000,
     maxActors: c.MAX_ACTORS,
+    rateLimit: { perUser: c.RATE_LIMIT_PER_USER, perNode: c.RATE_LIMIT_PER_NODE },
   };
 }
 

@@ -27,6 +27,7 @@ import { connectCassandra, type CassandraClient } from "../store/cassandra-clien
 import { ComponentLink } from "../xmpp/component-link.ts";
 import { FeedAckTracker } from "../xmpp/feed-acks.ts";
 import { ackStanza, readFeedMessage, resyncStanza } from "../xmpp/feed.ts";
+import { RateLimiter } from "../xmpp/rate-limit.ts";
 import { replyIq, routeIq, type ArchiveIq, type Envelope } from "../xmpp/iq-envelope.ts";
 import { ActorRegistry } from "./actor-registry.ts";
 
@@ -77,6 +78,7 @@ export class ArchiveNode {
   private readonly domains: Set<string>;
   private readonly pending = new Map<string, (o: CommandOutcome) => void>();
   private readonly acks = new FeedAckTracker();
+  private readonly limiter: RateLimiter;
   private readonly highWater = new Map<string, Promise<number>>();
   private readonly feedBuffers = new Map<number, FeedBuffer>();
   private readonly feedChains = new Map<number, Promise<void>>();
@@ -91,6 +93,7 @@ export class ArchiveNode {
   ) {
     this.domains = new Set(config.domains);
     this.actors = new ActorRegistry(config.maxActors, config.actorIdleMs, this.metrics);
+    this.limiter = new RateLimiter(config.rateLimit.perUser, config.rateLimit.perNode);
     this.policy = {
       ...defaultPolicy(),
       autoArchivingEnabled: config.archive.autoArchivingEnabled,
@@ -354,6 +357,9 @@ export class ArchiveNode {
       this.metrics.iqDuration.observe({ operation: op, result: status === "ok" ? "ok" : "error" }, secs);
       return this.answer(iq.envelope, op, result);
     };
+    const allowed = this.limiter.take(iq.owner);
+    if (allowed === "user") return done({ error: stanzaError("wait", "policy-violation", "too many archive requests; slow down") });
+    if (allowed === "node") return done({ error: stanzaError("wait", "resource-constraint", "the archive is busy; try again") });
     if (!parsed.ok) return done({ error: parsed.error });
     const req = parsed.value;
     // D12: stream archives are out of the spec's scope.
