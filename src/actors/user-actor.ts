@@ -20,6 +20,7 @@ import {
 import type { FeedCopy } from "../cluster/shard-queues.ts";
 import { itemNotFound, notAcceptable } from "../protocol/errors.ts";
 import { bareJid, prepJid } from "../protocol/jid.ts";
+import { NS_CLIENT } from "../protocol/namespaces.ts";
 import { renderPref, renderPrefPush, type PrefPush } from "../protocol/render-pref.ts";
 import { renderSaveResult } from "../protocol/render.ts";
 import { parseElement } from "../protocol/xmlfrag.ts";
@@ -49,8 +50,6 @@ interface PendingWrite {
   ttl?: number;
   copyIds: string[];
 }
-
-const NS_CLIENT = "jabber:client";
 
 /**
  * The only writer of one user's archive, living on the owner of the user's shard.

@@ -8,6 +8,7 @@ import type {
   Prefs,
 } from "../archive/model.ts";
 import type { Metrics } from "../metrics/metrics.ts";
+import { bareJid } from "../protocol/jid.ts";
 import type { CassandraClient } from "./cassandra-client.ts";
 
 type Row = cassandra.types.Row;
@@ -35,10 +36,6 @@ export interface CollectionWrite {
   copyIds?: string[];
 }
 
-const bareOf = (jid: string): string => {
-  const slash = jid.indexOf("/");
-  return slash < 0 ? jid : jid.slice(0, slash);
-};
 
 const keyText = (k: CollectionKey | undefined): string | null =>
   k ? JSON.stringify([k.with, k.start]) : null;
@@ -143,7 +140,7 @@ export class ArchiveStore {
       "collection_latest",
       `SELECT with_jid, start, ${META_COLS} FROM collections_by_peer WHERE owner = ? AND peer = ?
        ORDER BY start DESC, with_jid DESC LIMIT 20`,
-      [owner, bareOf(withJid)],
+      [owner, bareJid(withJid)],
     );
     const r = rs.rows.find((row) => row.get("with_jid") === withJid);
     return r ? rowToMeta(r) : undefined;
@@ -238,7 +235,7 @@ export class ArchiveStore {
       },
       {
         query: `INSERT INTO collections_by_peer (owner, peer, start, with_jid, ${META_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`,
-        params: [owner, bareOf(meta.with), start, meta.with, ...metaParams, ttl],
+        params: [owner, bareJid(meta.with), start, meta.with, ...metaParams, ttl],
       },
       ...(await this.changeQueries(owner, meta, false, changedAt)),
     ];
@@ -262,7 +259,7 @@ export class ArchiveStore {
         { query: "DELETE FROM collections WHERE owner = ? AND start = ? AND with_jid = ?", params: [owner, start, meta.with] },
         {
           query: "DELETE FROM collections_by_peer WHERE owner = ? AND peer = ? AND start = ? AND with_jid = ?",
-          params: [owner, bareOf(meta.with), start, meta.with],
+          params: [owner, bareJid(meta.with), start, meta.with],
         },
         ...(await this.changeQueries(owner, { ...meta, version: meta.version + 1 }, true, changedAt)),
       ];
