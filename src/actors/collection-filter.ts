@@ -1,7 +1,7 @@
 import { compareCollectionKeys } from "../archive/cursors.ts";
 import { jidMatches } from "../archive/jid-match.ts";
-import type { CollectionMeta } from "../archive/model.ts";
-import type { ArchiveStore } from "../store/archive-store.ts";
+import type { CollectionKey, CollectionMeta } from "../archive/model.ts";
+import type { ArchiveStore, CollectionScan } from "../store/archive-store.ts";
 import { bareJid } from "../protocol/jid.ts";
 
 export interface CollectionFilter {
@@ -12,16 +12,34 @@ export interface CollectionFilter {
 }
 
 /**
- * Collections matching a list/remove filter, ordered by (start, with). A `with` that
- * names a user reads only that peer's partition; a domain `with` reads the owner's whole list.
+ * The partition and time range a filter reads: a `with` that names a user reads only that
+ * peer's partition; a domain `with` (or none) reads the owner's whole list.
  */
-export async function matchCollections(store: ArchiveStore, owner: string, f: CollectionFilter): Promise<CollectionMeta[]> {
+export function scanOf(f: CollectionFilter): CollectionScan {
   const peerBare = f.with !== undefined && f.with.includes("@") ? bareJid(f.with) : undefined;
-  const rows = await store.scanCollections(owner, {
+  return {
     ...(peerBare !== undefined ? { peerBare } : {}),
     ...(f.start !== undefined ? { start: f.start } : {}),
     ...(f.end !== undefined ? { end: f.end } : {}),
-  });
+  };
+}
+
+function keep<K extends CollectionKey>(f: CollectionFilter, rows: K[]): K[] {
   const matched = f.with === undefined ? rows : rows.filter((c) => jidMatches(f.with!, f.exactmatch, c.with));
   return matched.sort(compareCollectionKeys);
+}
+
+/** Collections matching a list/remove filter, whole rows, ordered by (start, with). */
+export async function matchCollections(store: ArchiveStore, owner: string, f: CollectionFilter): Promise<CollectionMeta[]> {
+  return keep(f, await store.scanCollections(owner, scanOf(f)));
+}
+
+/** The keys matching a filter, from all of a user's keys, order kept. */
+export function selectKeys(f: CollectionFilter, all: readonly CollectionKey[]): CollectionKey[] {
+  return all.filter(
+    (k) =>
+      (f.start === undefined || k.start >= f.start) &&
+      (f.end === undefined || k.start < f.end) &&
+      (f.with === undefined || jidMatches(f.with, f.exactmatch, k.with)),
+  );
 }

@@ -196,3 +196,40 @@ export function pageFromRows<T, K>(
   if (index !== undefined) page.firstIndex = index;
   return page;
 }
+
+/**
+ * Which positions to read before the collection's count is known, so the item read can run
+ * beside the count read: the page's range if the request fixes it (first, index, cursors),
+ * the highest `limit` positions for the last page, nothing for a count-only request. The
+ * range is a superset of the final one (which {@link pageOfPositions} gives once the count is
+ * in); a cursor past the end can make it miss, which {@link readCovers} detects.
+ */
+export type SpeculativeRead = { kind: "none" } | { kind: "range"; from: number; to: number } | { kind: "tail"; limit: number };
+
+export function speculativeRead(req: RsmRequest, max: number): SpeculativeRead {
+  const planned = planPage(req, max, messageCursor.decode);
+  if (!planned.ok) return { kind: "none" };
+  const p = planned.value;
+  switch (p.kind) {
+    case "count":
+      return { kind: "none" };
+    case "first":
+      return { kind: "range", from: 0, to: p.limit };
+    case "index":
+      return { kind: "range", from: p.index, to: p.index + p.limit };
+    case "after":
+      return { kind: "range", from: p.key + 1, to: p.key + 1 + p.limit };
+    case "before":
+      return { kind: "range", from: Math.max(0, p.key - p.limit), to: p.key };
+    case "last":
+      return { kind: "tail", limit: p.limit };
+  }
+}
+
+/** Whether positions read (ascending or not) include every position of `range`. */
+export function readCovers(positions: readonly number[], range: { from: number; to: number }): boolean {
+  if (range.to <= range.from) return true;
+  const have = new Set(positions);
+  for (let p = range.from; p < range.to; p++) if (!have.has(p)) return false;
+  return true;
+}

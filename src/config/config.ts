@@ -53,6 +53,10 @@ const schema = z.object({
   AUTO_ARCHIVING_ENABLED: bool.default(true),
   COLLECTION_IDLE_SECONDS: int(1, 30 * 86_400).default(1800),
   MAX_SAVE_ITEMS: int(1, 1_000_000).default(5000),
+  /** Collection keys the query path keeps in memory over all users (0: none). */
+  LIST_CACHE_KEYS: int(0, 100_000_000).default(1_000_000),
+  /** Longest a user's cached collection keys are trusted (collections that expire by TTL count until then). */
+  LIST_CACHE_SECONDS: int(1, 86_400).default(60),
   CHANGE_RETENTION_DAYS: int(1, 3650).default(365),
   /** How long a query waits for the user's earlier writes to be applied (read-your-writes). */
   READ_BARRIER_MS: int(0, 120_000).default(5000),
@@ -97,6 +101,8 @@ export interface Config {
     collectionIdleMs: number;
     maxSaveItems: number;
     changeRetentionMs: number;
+    listCacheKeys: number;
+    listCacheMaxAgeMs: number;
   };
   readBarrierMs: number;
   commandTimeoutMs: number;
@@ -184,6 +190,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       collectionIdleMs: c.COLLECTION_IDLE_SECONDS * 1000,
       maxSaveItems: c.MAX_SAVE_ITEMS,
       changeRetentionMs: c.CHANGE_RETENTION_DAYS * 86_400_000,
+      listCacheKeys: c.LIST_CACHE_KEYS,
+      listCacheMaxAgeMs: c.LIST_CACHE_SECONDS * 1000,
     },
     readBarrierMs: c.READ_BARRIER_MS,
     commandTimeoutMs: c.COMMAND_TIMEOUT_MS,

@@ -126,6 +126,8 @@ export class ArchiveNode {
       maxPageSize: c.archive.maxPageSize,
       maxReplyBytes: c.archive.maxReplyBytes,
       changeRetentionMs: c.archive.changeRetentionMs,
+      listCacheKeys: c.archive.listCacheKeys,
+      listCacheMaxAgeMs: c.archive.listCacheMaxAgeMs,
     });
     this.queues = new ShardQueues(this.redis, this.metrics, this.log, c.leaseTtlMs);
 

@@ -63,7 +63,7 @@ export function renderChatItem(item: TimedItem): Element {
  * `<retrieve/>` result. With `includeHeader` (the first page, D15) links come first, then
  * the form, then the page's items; the `<set/>` closes it unless the collection is empty (Ex. 46).
  */
-export function renderChat(meta: CollectionMeta, page: Page<TimedItem>, includeHeader: boolean): Element {
+export function renderChat(meta: CollectionMeta, page: Page<TimedItem>, includeHeader: boolean, rendered?: readonly Element[]): Element {
   const chat = chatHeader(meta, NS_ARCHIVE);
   if (includeHeader) {
     if (meta.previous !== undefined) chat.c("previous", keyAttrs(meta.previous));
@@ -73,7 +73,8 @@ export function renderChat(meta: CollectionMeta, page: Page<TimedItem>, includeH
       if (form !== null) chat.cnode(form);
     }
   }
-  for (const item of page.items) chat.cnode(renderChatItem(item));
+  // `rendered`: the page's items already rendered by the caller (to measure them), in order.
+  for (const el of rendered ?? page.items.map(renderChatItem)) chat.cnode(el);
   if (hasSet(page)) chat.cnode(renderSet(page));
   return chat;
 }

@@ -1,15 +1,29 @@
 import type { Element } from "@xmpp/xml";
 import { changeCursor, collectionCursor, type ChangeKey } from "../archive/cursors.ts";
-import type { ArchiveRequest, Change, CollectionMeta, Page, StanzaError } from "../archive/model.ts";
-import { clampMax, pageFromRange, pageOfPositions, pageOfSorted, type PagingLimits } from "../archive/paging.ts";
+import type { ArchiveRequest, ArchivedItem, Change, CollectionKey, CollectionMeta, Page, Parsed, StanzaError } from "../archive/model.ts";
+import {
+  clampMax,
+  pageFromRange,
+  pageOfPositions,
+  pageOfSorted,
+  readCovers,
+  speculativeRead,
+  type PagingLimits,
+} from "../archive/paging.ts";
 import { timeItems } from "../archive/secs.ts";
 import { itemNotFound } from "../protocol/errors.ts";
 import { chatHeader, renderChat, renderChatItem, renderChange, renderList, renderModified } from "../protocol/render.ts";
 import { byteLength, fitToBudget } from "../protocol/size.ts";
-import type { ArchiveStore } from "../store/archive-store.ts";
-import { matchCollections } from "../actors/collection-filter.ts";
+import type { ArchiveStore, PositionedItem } from "../store/archive-store.ts";
+import { scanOf, selectKeys } from "../actors/collection-filter.ts";
+import { compareCollectionKeys } from "../archive/cursors.ts";
+import { ListKeyCache } from "./list-key-cache.ts";
 
 export interface QueryLimits extends PagingLimits {
+  /** Collection keys kept in memory over all users (0 turns the cache off). */
+  listCacheKeys?: number;
+  /** Longest a user's cached keys are used (bounds how long TTL-expired collections still count). */
+  listCacheMaxAgeMs?: number;
   /** Largest answer payload in bytes (the page is cut short before it). */
   maxReplyBytes: number;
   changeRetentionMs: number;
@@ -25,10 +39,14 @@ const ENVELOPE_BYTES = 2048;
  * the XMPP stream. Retrieve pages cost O(page) at any depth (dense positions).
  */
 export class QueryService {
+  private readonly listKeys: ListKeyCache;
+
   constructor(
     private readonly store: ArchiveStore,
     private readonly limits: QueryLimits,
-  ) {}
+  ) {
+    this.listKeys = new ListKeyCache(limits.listCacheKeys ?? 1_000_000, limits.listCacheMaxAgeMs ?? 60_000);
+  }
 
   async answer(owner: string, req: ArchiveRequest): Promise<Result> {
     switch (req.op) {
@@ -47,36 +65,100 @@ export class QueryService {
     return this.limits.maxReplyBytes - ENVELOPE_BYTES;
   }
 
+  /**
+   * The user's collection keys (to count the list and find the page) come from memory while
+   * the user's list stamp is unchanged, else from one key scan; the page's rows are read by
+   * key range, side by side with the stamp when the cached keys are likely current.
+   */
   private async list(owner: string, req: Extract<ArchiveRequest, { op: "list" }>): Promise<Result> {
-    const all = await matchCollections(this.store, owner, req);
     const max = clampMax(req.rsm, this.limits);
-    const paged = pageOfSorted(all, { ...collectionCursor, keyOf: (c: CollectionMeta) => ({ with: c.with, start: c.start }) }, req.rsm, max);
+    const locate = (all: readonly CollectionKey[]) =>
+      pageOfSorted(selectKeys(req, all), { ...collectionCursor, keyOf: (k: CollectionKey) => k }, req.rsm, max);
+    const cached = this.listKeys.get(owner);
+    const version = this.store.listVersion(owner);
+    const guess = cached ? locate(cached.keys) : undefined;
+    const early = guess?.ok ? settle(this.pageRows(owner, req, guess.value.items)) : undefined;
+    let paged: Parsed<Page<CollectionKey>>;
+    let metas: CollectionMeta[] | undefined;
+    if (cached && guess && cached.version === (await version)) {
+      paged = guess;
+      const got = early ? await early : undefined;
+      if (got?.ok) metas = got.value;
+    } else {
+      const v = await version;
+      const all = await this.store.scanCollectionKeys(owner, {});
+      all.sort(compareCollectionKeys);
+      this.listKeys.set(owner, v, all);
+      paged = locate(all);
+    }
     if (!paged.ok) return { error: paged.error };
-    const page = cut(paged.value, (c) => chatHeader(c), this.budget(), isBackward(req.rsm), (c) =>
-      collectionCursor.encode({ with: c.with, start: c.start }),
-    );
-    return { payload: renderList(page) };
+    metas ??= await this.pageRows(owner, req, paged.value.items);
+    const page: Page<CollectionMeta> = { ...paged.value, items: metas };
+    const [m0, mN] = [metas[0], metas[metas.length - 1]];
+    if (metas.length < paged.value.items.length && m0 && mN) {
+      page.first = collectionCursor.encode({ with: m0.with, start: m0.start });
+      page.last = collectionCursor.encode({ with: mN.with, start: mN.start });
+    }
+    const out = cut(page, (c) => chatHeader(c), this.budget(), isBackward(req.rsm), (c) => collectionCursor.encode({ with: c.with, start: c.start }));
+    return { payload: renderList(out) };
   }
 
+  /** The rows of the page's keys, in order; a collection removed since the key scan is left out. */
+  private async pageRows(owner: string, req: Extract<ArchiveRequest, { op: "list" }>, keys: CollectionKey[]): Promise<CollectionMeta[]> {
+    const first = keys[0];
+    const last = keys[keys.length - 1];
+    if (!first || !last) return [];
+    const rows = await this.store.readCollectionRange(owner, scanOf(req).peerBare, first, last);
+    const byKey = new Map(rows.map((m) => [`${m.start}|${m.with}`, m]));
+    return keys.map((k) => byKey.get(`${k.start}|${k.with}`)).filter((m): m is CollectionMeta => m !== undefined);
+  }
+
+  /**
+   * The collection row and the page's items are read side by side: the items' positions follow
+   * from the request alone, except near the end, where the count decides and a second read
+   * may follow.
+   */
   private async retrieve(owner: string, req: Extract<ArchiveRequest, { op: "retrieve" }>): Promise<Result> {
-    const meta = await this.store.getCollection(owner, { with: req.with, start: req.start });
-    if (!meta) return { error: itemNotFound() };
+    const key = { with: req.with, start: req.start };
     const max = clampMax(req.rsm, this.limits);
+    const guess = speculativeRead(req.rsm, max);
+    const early: Promise<PositionedItem[]> =
+      guess.kind === "range"
+        ? this.store.readPositioned(owner, key, guess)
+        : guess.kind === "tail"
+          ? this.store.readPositioned(owner, key, { last: guess.limit })
+          : Promise.resolve([]);
+    const earlySettled = settle(early);
+    const meta = await this.store.getCollection(owner, key);
+    if (!meta) return { error: itemNotFound() };
     const range = pageOfPositions(meta.count, req.rsm, max);
     if (!range.ok) return { error: range.error };
     const { from, to } = range.value;
-    const items = await this.store.readItems(owner, meta, from, to);
+    const got = await earlySettled;
+    let positioned = got.ok ? got.value.filter((p) => p.pos >= from && p.pos < to) : [];
+    if (!got.ok || !readCovers(positioned.map((p) => p.pos), { from, to })) {
+      positioned = await this.store.readPositioned(owner, meta, { from, to });
+    }
+    const items = positioned.map((p) => p.item);
     const backward = isBackward(req.rsm);
     const headerBytes = byteLength(renderChat(meta, { items: [], count: meta.count }, from === 0));
-    const timedAll = timeItems(meta.start, items);
-    const ordered = backward ? [...timedAll].reverse() : timedAll;
-    const n = items.length === 0 ? 0 : Math.max(1, fitToBudget(ordered, renderChatItem, this.budget() - headerBytes));
+    // Each item is rendered once: its size decides the cut, and the same element is sent.
+    const timed = timeItems(meta.start, items);
+    const rendered = timed.map(renderChatItem);
+    const room = this.budget() - headerBytes;
+    // Serializing every item just to measure it is skipped when a generous bound fits.
+    const bound = items.reduce((sum, it) => sum + itemSizeBound(it), 0);
+    const sizes = bound <= room ? undefined : rendered.map((el) => byteLength(el));
+    const n = items.length === 0 ? 0 : !sizes ? items.length : Math.max(1, fitSizes(backward ? [...sizes].reverse() : sizes, room));
     const keepFrom = backward ? from + (items.length - n) : from;
-    const kept = backward ? items.slice(items.length - n) : items.slice(0, n);
-    // D5: every page's first element counts from the collection's start.
-    const page = pageFromRange({ from: keepFrom, to: keepFrom + n, count: meta.count }, timeItems(meta.start, kept));
+    const lo = keepFrom - from;
+    // D5: every page's first element counts from the collection's start, so a page cut at its
+    // front is timed again; a page cut at its end keeps its elements.
+    const keptTimed = lo === 0 ? timed.slice(0, n) : timeItems(meta.start, items.slice(lo, lo + n));
+    const keptEls = lo === 0 ? rendered.slice(0, n) : keptTimed.map(renderChatItem);
+    const page = pageFromRange({ from: keepFrom, to: keepFrom + n, count: meta.count }, keptTimed);
     // D15: links and form lead the first page only.
-    return { payload: renderChat(meta, page, keepFrom === 0) };
+    return { payload: renderChat(meta, page, keepFrom === 0, keptEls) };
   }
 
   private async modified(owner: string, req: Extract<ArchiveRequest, { op: "modified" }>): Promise<Result> {
@@ -95,6 +177,36 @@ export class QueryService {
     const page = cut(paged.value, renderChange, this.budget(), isBackward(req.rsm), (c) => changeCursor.encode(keyOf(c)));
     return { payload: renderModified(page) };
   }
+}
+
+/** A read started ahead of need, settled either way so that a failure is never left unobserved. */
+function settle<T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok: false }> {
+  return p.then(
+    (value) => ({ ok: true as const, value }),
+    () => ({ ok: false as const }),
+  );
+}
+
+/**
+ * More bytes than an item can take rendered: stored XML re-serializes to at most three times
+ * its size (a replaced character grows to three bytes), plain text (a note) and attribute
+ * values escape to at most six times theirs, and the element with its times needs under 200 more.
+ */
+function itemSizeBound(it: ArchivedItem): number {
+  const attrs = Buffer.byteLength(it.name ?? "") + Buffer.byteLength(it.jid ?? "");
+  return (it.kind === "note" ? 6 : 3) * Buffer.byteLength(it.payload) + 6 * attrs + 200;
+}
+
+/** How many leading sizes fit in `budget` bytes. */
+function fitSizes(sizes: readonly number[], budget: number): number {
+  let used = 0;
+  let n = 0;
+  for (const size of sizes) {
+    used += size;
+    if (used > budget) break;
+    n++;
+  }
+  return n;
 }
 
 function isBackward(rsm: { before?: string; after?: string; index?: number }): boolean {

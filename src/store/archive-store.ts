@@ -18,6 +18,11 @@ export interface WriteStamp {
   timestamp: cassandra.types.Long;
 }
 
+export interface PositionedItem {
+  pos: number;
+  item: ArchivedItem;
+}
+
 export interface CollectionScan {
   /** Bare JID of the peer: read only that peer's partition. */
   peerBare?: string;
@@ -46,6 +51,32 @@ function parseKey(s: unknown): CollectionKey | undefined {
   return { with: v[0], start: v[1] };
 }
 
+const listVersionQuery = (owner: string) => ({
+  query: "INSERT INTO list_versions (owner, version) VALUES (?, ?)",
+  params: [owner, cassandra.types.Uuid.random()],
+});
+
+/** The table and WHERE clause of a collection scan (by owner, or by owner and peer). */
+function scanWhere(owner: string, scan: CollectionScan): { table: string; where: string; params: unknown[] } {
+  const params: unknown[] = [owner];
+  let where = "owner = ?";
+  let table = "collections";
+  if (scan.peerBare !== undefined) {
+    table = "collections_by_peer";
+    where += " AND peer = ?";
+    params.push(scan.peerBare);
+  }
+  if (scan.start !== undefined) {
+    where += " AND start >= ?";
+    params.push(new Date(scan.start));
+  }
+  if (scan.end !== undefined) {
+    where += " AND start < ?";
+    params.push(new Date(scan.end));
+  }
+  return { table, where, params };
+}
+
 const ms = (d: unknown): number | undefined => (d instanceof Date ? d.getTime() : undefined);
 
 function rowToMeta(r: Row): CollectionMeta {
@@ -70,6 +101,19 @@ function rowToMeta(r: Row): CollectionMeta {
   if (next) meta.next = next;
   if (form !== null) meta.form = form;
   return meta;
+}
+
+function rowToItem(r: Row): ArchivedItem {
+  const item: ArchivedItem = {
+    kind: r.get("kind") as ItemKind,
+    at: (r.get("at") as Date).getTime(),
+    payload: (r.get("payload") as string | null) ?? "",
+  };
+  const name = r.get("name") as string | null;
+  const jid = r.get("jid") as string | null;
+  if (name !== null) item.name = name;
+  if (jid !== null) item.jid = jid;
+  return item;
 }
 
 const META_COLS = "thread, subject, version, count, last_at, previous, next, form, changed_at";
@@ -97,11 +141,11 @@ export class ArchiveStore {
   }
 
   /** Reads every row of a query, page by page. */
-  private async all(name: string, cql: string, params: unknown[]): Promise<Row[]> {
+  private async all(name: string, cql: string, params: unknown[], fetchSize = 2000): Promise<Row[]> {
     const out: Row[] = [];
     let pageState: string | undefined;
     do {
-      const rs = await this.exec(name, cql, params, { fetchSize: 2000, pageState });
+      const rs = await this.exec(name, cql, params, { fetchSize, pageState });
       out.push(...rs.rows);
       pageState = rs.pageState ?? undefined;
     } while (pageState);
@@ -148,22 +192,7 @@ export class ArchiveStore {
 
   /** Collections in [start, end), ordered by (start, with). */
   async scanCollections(owner: string, scan: CollectionScan): Promise<CollectionMeta[]> {
-    const params: unknown[] = [owner];
-    let where = "owner = ?";
-    let table = "collections";
-    if (scan.peerBare !== undefined) {
-      table = "collections_by_peer";
-      where += " AND peer = ?";
-      params.push(scan.peerBare);
-    }
-    if (scan.start !== undefined) {
-      where += " AND start >= ?";
-      params.push(new Date(scan.start));
-    }
-    if (scan.end !== undefined) {
-      where += " AND start < ?";
-      params.push(new Date(scan.end));
-    }
+    const { table, where, params } = scanWhere(owner, scan);
     const rows = await this.all(
       scan.peerBare !== undefined ? "collections_scan_peer" : "collections_scan",
       `SELECT with_jid, start, ${META_COLS} FROM ${table} WHERE ${where}`,
@@ -172,28 +201,69 @@ export class ArchiveStore {
     return rows.map(rowToMeta);
   }
 
+  /**
+   * Only the keys of the collections in [start, end), in (start, with) order: enough to count
+   * a list and find where any page of it begins, at a fraction of the cost of whole rows.
+   */
+  async scanCollectionKeys(owner: string, scan: CollectionScan): Promise<CollectionKey[]> {
+    const { table, where, params } = scanWhere(owner, scan);
+    const rows = await this.all(
+      scan.peerBare !== undefined ? "collection_keys_peer" : "collection_keys",
+      `SELECT start, with_jid FROM ${table} WHERE ${where}`,
+      params,
+      5000,
+    );
+    return rows.map((r) => ({ with: r.get("with_jid") as string, start: (r.get("start") as Date).getTime() }));
+  }
+
+  /** Whole rows of the collections from `first` to `last` (both included), in (start, with) order. */
+  async readCollectionRange(owner: string, peerBare: string | undefined, first: CollectionKey, last: CollectionKey): Promise<CollectionMeta[]> {
+    const table = peerBare !== undefined ? "collections_by_peer" : "collections";
+    const where = peerBare !== undefined ? "owner = ? AND peer = ?" : "owner = ?";
+    const params: unknown[] = peerBare !== undefined ? [owner, peerBare] : [owner];
+    const rows = await this.all(
+      peerBare !== undefined ? "collection_range_peer" : "collection_range",
+      `SELECT with_jid, start, ${META_COLS} FROM ${table}
+       WHERE ${where} AND (start, with_jid) >= (?, ?) AND (start, with_jid) <= (?, ?)`,
+      [...params, new Date(first.start), first.with, new Date(last.start), last.with],
+    );
+    return rows.map(rowToMeta);
+  }
+
   /** Items at positions [from, to) of a collection. */
   async readItems(owner: string, key: CollectionKey, from: number, to: number): Promise<ArchivedItem[]> {
-    if (to <= from) return [];
-    const rs = await this.exec(
-      "items_page",
-      `SELECT pos, kind, at, payload, name, jid FROM items
-       WHERE owner = ? AND with_jid = ? AND start = ? AND pos >= ? AND pos < ?`,
-      [owner, key.with, new Date(key.start), from, to],
-      { fetchSize: Math.max(to - from, 1) },
-    );
-    return rs.rows.map((r) => {
-      const item: ArchivedItem = {
-        kind: r.get("kind") as ItemKind,
-        at: (r.get("at") as Date).getTime(),
-        payload: (r.get("payload") as string | null) ?? "",
-      };
-      const name = r.get("name") as string | null;
-      const jid = r.get("jid") as string | null;
-      if (name !== null) item.name = name;
-      if (jid !== null) item.jid = jid;
-      return item;
-    });
+    return (await this.readPositioned(owner, key, { from, to })).map((p) => p.item);
+  }
+
+  /**
+   * Items with their positions: those in [from, to), or the `last` highest (returned in
+   * ascending order). One partition slice either way.
+   */
+  async readPositioned(
+    owner: string,
+    key: CollectionKey,
+    at: { from: number; to: number } | { last: number },
+  ): Promise<PositionedItem[]> {
+    const tail = "last" in at;
+    const limit = tail ? at.last : at.to - at.from;
+    if (limit <= 0) return [];
+    const rs = tail
+      ? await this.exec(
+          "items_page",
+          `SELECT pos, kind, at, payload, name, jid FROM items
+           WHERE owner = ? AND with_jid = ? AND start = ? ORDER BY pos DESC LIMIT ?`,
+          [owner, key.with, new Date(key.start), limit],
+          { fetchSize: limit },
+        )
+      : await this.exec(
+          "items_page",
+          `SELECT pos, kind, at, payload, name, jid FROM items
+           WHERE owner = ? AND with_jid = ? AND start = ? AND pos >= ? AND pos < ?`,
+          [owner, key.with, new Date(key.start), at.from, at.to],
+          { fetchSize: limit },
+        );
+    const out = rs.rows.map((r) => ({ pos: r.get("pos") as number, item: rowToItem(r) }));
+    return tail ? out.reverse() : out;
   }
 
   /**
@@ -239,6 +309,9 @@ export class ArchiveStore {
       },
       ...(await this.changeQueries(owner, meta, false, changedAt)),
     ];
+    // A collection written for the first time (or again after a removal) changes the user's
+    // set of collections: query nodes must reload their copy of its keys.
+    if (meta.changedAt === undefined) queries.push(listVersionQuery(owner));
     for (const id of write.copyIds ?? []) {
       queries.push({ query: "INSERT INTO feed_seen (owner, copy_id) VALUES (?, ?)", params: [owner, id] });
     }
@@ -262,6 +335,7 @@ export class ArchiveStore {
           params: [owner, bareJid(meta.with), start, meta.with],
         },
         ...(await this.changeQueries(owner, { ...meta, version: meta.version + 1 }, true, changedAt)),
+        listVersionQuery(owner),
       ];
       await this.batch("collection_remove", queries, { logged: true, timestamp: w.timestamp });
     }
@@ -301,6 +375,13 @@ export class ArchiveStore {
       },
     );
     return out;
+  }
+
+  /** The stamp of the user's current set of collections ("" if none was ever written). */
+  async listVersion(owner: string): Promise<string> {
+    const rs = await this.exec("list_version_get", "SELECT version FROM list_versions WHERE owner = ?", [owner]);
+    const v = rs.first()?.get("version") as cassandra.types.Uuid | undefined;
+    return v ? v.toString() : "";
   }
 
   /** Change-log entries after `since` (exclusive), oldest first. */

@@ -53,6 +53,14 @@ export const MIGRATIONS: Migration[] = [
       `ALTER TABLE collections_by_peer ADD changed_at timestamp`,
     ],
   },
+  {
+    version: 3,
+    description: "a per-user stamp that changes whenever the set of collections does",
+    statements: [
+      // Query nodes keep a user's collection keys in memory while this stamp is unchanged.
+      `CREATE TABLE IF NOT EXISTS list_versions (owner text PRIMARY KEY, version uuid)`,
+    ],
+  },
 ];
 
 export function keyspaceCql(keyspace: string, replication: Record<string, string>): string {

@@ -9,7 +9,9 @@ import {
   pageOfPositions,
   pageOfSorted,
   planPage,
+  readCovers,
   readsBackward,
+  speculativeRead,
 } from "../../../src/archive/paging.ts";
 import type { KeyedCodec, PositionRange } from "../../../src/archive/paging.ts";
 
@@ -234,3 +236,51 @@ describe("pageFromRows (keyset storage)", () => {
     expect(pageFromRows(plan, [], 10, enc, 10)).toEqual({ items: [], count: 10 });
   });
 });
+
+describe("speculativeRead: positions read before the count is known", () => {
+  const rsm = fc.record(
+    {
+      max: fc.integer({ min: -5, max: 50 }),
+      index: fc.integer({ min: 0, max: 80 }),
+      after: fc.oneof(fc.constant(""), fc.integer({ min: 0, max: 80 }).map(encodeMessageCursor)),
+      before: fc.oneof(fc.constant(""), fc.integer({ min: 0, max: 80 }).map(encodeMessageCursor)),
+    },
+    { requiredKeys: [] },
+  );
+
+  it("reads nothing for a count-only request and the tail for the last page", () => {
+    expect(speculativeRead({ max: 0 }, 0)).toEqual({ kind: "none" });
+    expect(speculativeRead({ before: "" }, 10)).toEqual({ kind: "tail", limit: 10 });
+    expect(speculativeRead({}, 10)).toEqual({ kind: "range", from: 0, to: 10 });
+    expect(speculativeRead({ after: encodeMessageCursor(4) }, 10)).toEqual({ kind: "range", from: 5, to: 15 });
+  });
+
+  it("covers the final range whenever the count does not cut the request short", () => {
+    fc.assert(
+      fc.property(rsm, fc.integer({ min: 0, max: 100 }), (req: RsmRequest, count) => {
+        const max = clampMax(req, limits);
+        const final = pageOfPositions(count, req, max);
+        if (!final.ok) return;
+        const guess = speculativeRead(req, max);
+        const positions =
+          guess.kind === "range"
+            ? range(guess.from, Math.min(guess.to, count))
+            : guess.kind === "tail"
+              ? range(Math.max(0, count - guess.limit), count)
+              : [];
+        const { from, to } = final.value;
+        // Whenever the guess misses, readCovers says so and the caller reads again.
+        const covered = readCovers(positions, { from, to });
+        const needed = range(from, to);
+        expect(covered).toBe(needed.every((p) => positions.includes(p)));
+        // A cursor inside the collection never needs the second read.
+        const cursor = req.after || req.before;
+        if (!cursor || Number(messageCursor.decode(cursor)) <= count) expect(covered).toBe(true);
+      }),
+    );
+  });
+});
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
+}
