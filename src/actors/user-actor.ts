@@ -20,9 +20,9 @@ import {
 import type { FeedCopy } from "../cluster/shard-queues.ts";
 import { itemNotFound, notAcceptable } from "../protocol/errors.ts";
 import { bareJid, prepJid } from "../protocol/jid.ts";
-import { NS_CLIENT } from "../protocol/namespaces.ts";
 import { renderPref, renderPrefPush, type PrefPush } from "../protocol/render-pref.ts";
 import { renderSaveResult } from "../protocol/render.ts";
+import { payloadOf } from "../protocol/message-payload.ts";
 import { parseElement } from "../protocol/xmlfrag.ts";
 import type { ArchiveStore, WriteStamp } from "../store/archive-store.ts";
 import { matchCollections } from "./collection-filter.ts";
@@ -40,7 +40,8 @@ export interface ActorContext {
   maxSaveItems: number;
   /** A fresh fenced write timestamp; throws when this node no longer owns the user's shard. */
   stamp(): WriteStamp;
-  onArchived(direction: "sent" | "received", n: number): void;
+  /** Copies now durable in the archive (called after their write succeeded). */
+  onArchived(copies: readonly FeedCopy[]): void;
   onDropped(reason: string, n: number): void;
 }
 
@@ -48,7 +49,7 @@ interface PendingWrite {
   meta: CollectionMeta;
   items: ArchivedItem[];
   ttl?: number;
-  copyIds: string[];
+  copies: FeedCopy[];
 }
 
 /**
@@ -110,10 +111,14 @@ export class UserActor {
   }
 
   private async archiveCopy(copy: FeedCopy, writes: Map<string, PendingWrite>): Promise<void> {
-    const msg = parseElement(copy.stanza);
-    if (!msg) return this.ctx.onDropped("malformed", 1);
-    const from = prepJid(String(msg.attrs.from ?? ""));
-    const to = prepJid(String(msg.attrs.to ?? ""));
+    // The edge sends what most copies need already read; the stanza is parsed only when it
+    // must be (save='message', or a job from a node that did not read it).
+    let parsed: Element | null | undefined;
+    const msg = (): Element | null => (parsed === undefined ? (parsed = parseElement(copy.stanza)) : parsed);
+    const m = copy.from === undefined ? msg() : undefined;
+    if (m === null) return this.ctx.onDropped("malformed", 1);
+    const from = m ? prepJid(String(m.attrs.from ?? "")) : copy.from;
+    const to = m ? prepJid(String(m.attrs.to ?? "")) : copy.to;
     if (!from || !to) return this.ctx.onDropped("malformed", 1);
     const sent = copy.direction === "sent";
     const peer = sent ? to : from;
@@ -122,11 +127,13 @@ export class UserActor {
     // Incoming to the bare JID: only the user's global setting applies (D19).
     const ownResource = own.includes("/") ? own : undefined;
     if (!this.auto.isOn(ownResource, copy.at, policy)) return this.ctx.onDropped("auto-off", 1);
-    const thread = msg.getChildText("thread") ?? undefined;
+    const thread = m ? (m.getChildText("thread") ?? undefined) : copy.thread;
     this.prefs = pruneSessions(this.prefs, copy.at);
     const save = resolveSave(this.prefs, { peer, thread, now: copy.at }, policy);
     if (save === "false") return this.ctx.onDropped("preference", 1);
-    const payload = payloadOf(msg, save === "message");
+    const full = save === "message" || copy.body === undefined ? msg() : undefined;
+    if (full === null) return this.ctx.onDropped("malformed", 1);
+    const payload = full ? payloadOf(full, save === "message") : (copy.body ?? "");
     if (payload === "") return this.ctx.onDropped("empty", 1);
     if (thread !== undefined) this.prefs = touchSession(this.prefs, thread, copy.at, policy);
 
@@ -144,21 +151,20 @@ export class UserActor {
       // One change per collection per batch: the version moves once for all its new messages.
       const meta: CollectionMeta =
         a.kind === "append" && entry ? { ...entry.meta, version: entry.meta.version + 1 } : { with: key.with, start: key.start, version: 0, count: 0 };
-      w = { meta, items: [], copyIds: [] };
+      w = { meta, items: [], copies: [] };
       writes.set(id, w);
     }
     if (next.thread !== undefined) w.meta.thread = next.thread;
     w.meta.count += 1;
     w.meta.lastAt = Math.max(w.meta.lastAt ?? copy.at, copy.at);
     w.items.push({ kind: sent ? "to" : "from", at: copy.at, payload });
-    w.copyIds.push(copy.id);
+    w.copies.push(copy);
     const expire = resolveExpire(this.prefs, peer, policy);
     if (expire !== undefined) w.ttl = Math.max(w.ttl ?? 0, expire);
     // Keep the in-memory open collection in step with what will be written.
     next.count = w.meta.count;
     next.version = w.meta.version;
     this.open.set(peerBare, { open: next, meta: w.meta });
-    this.ctx.onArchived(copy.direction, 1);
   }
 
   /** The open collection with a peer: from memory, else the latest stored one with that exact `with`. */
@@ -182,14 +188,19 @@ export class UserActor {
 
   private async flush(writes: Map<string, PendingWrite>): Promise<void> {
     const now = Date.now();
-    for (const w of writes.values()) {
-      await this.ctx.store.writeCollection(
-        this.owner,
-        { meta: w.meta, items: w.items, ttlSeconds: w.ttl, copyIds: w.copyIds },
-        now,
-        this.ctx.stamp(),
-      );
-    }
+    // Collections are independent rows: their writes go out together. If one fails, the job
+    // runs again and the copies already written are recognised by their ids.
+    await Promise.all(
+      [...writes.values()].map(async (w) => {
+        await this.ctx.store.writeCollection(
+          this.owner,
+          { meta: w.meta, items: w.items, ttlSeconds: w.ttl, copyIds: w.copies.map((c) => c.id) },
+          now,
+          this.ctx.stamp(),
+        );
+        this.ctx.onArchived(w.copies);
+      }),
+    );
   }
 
   // ---- commands ----
@@ -348,16 +359,3 @@ function openOf(meta: CollectionMeta): OpenCollection {
 }
 
 /** What is stored of a message: its `<body/>` elements, or in `message` mode every child. */
-function payloadOf(msg: Element, whole: boolean): string {
-  const parts: string[] = [];
-  for (const child of msg.children) {
-    if (typeof child === "string") continue;
-    if (!whole && !(child.name === "body" && (child.attrs.xmlns === undefined || child.attrs.xmlns === NS_CLIENT))) continue;
-    // The stanza namespace is implied where the payload is rendered again.
-    const ns = child.attrs.xmlns;
-    if (ns === NS_CLIENT) delete child.attrs.xmlns;
-    parts.push(child.toString());
-    if (ns === NS_CLIENT) child.attrs.xmlns = ns;
-  }
-  return parts.join("");
-}

@@ -16,8 +16,19 @@ export interface FeedCopy {
   at: number;
   /** The original `<message/>` stanza, serialized. */
   stanza: string;
+  /**
+   * Read from the stanza at the edge, so the owner need not parse it again for the common
+   * case: prepared `from` and `to`, `<thread/>`, and the `<body/>` payload. Absent in jobs
+   * queued by nodes that did not read them; the owner then parses `stanza`.
+   */
+  from?: string;
+  to?: string;
+  thread?: string;
+  body?: string;
   /** A resend that an earlier edge may already have queued: check it against the applied ids. */
   recheck?: boolean;
+  /** When the edge received it, epoch ms (for the arrival-to-durable delay). */
+  arrivedAt?: number;
 }
 
 /** A change to one user's archive, applied by that user's actor; its outcome is published to `replyTo`. */

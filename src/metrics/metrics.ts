@@ -11,6 +11,12 @@ export class Metrics {
     labelNames: ["direction"] as const,
     registers: [this.registry],
   });
+  readonly ingestDelay = new Histogram({
+    name: "xmpp_archive_ingest_delay_seconds",
+    help: "Time from a message copy's arrival at the edge to its being durable in the archive.",
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [this.registry],
+  });
   readonly dropped = new Counter({
     name: "xmpp_archive_messages_dropped_total",
     help: "Message copies not archived on purpose (preference, duplicate, automatic archiving off).",

@@ -37,7 +37,7 @@ if tonumber(ARGV[2]) > cur then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) en
 return 1`;
 
 /** How long copies gather at the edge before they go to their shard's queue as one job. */
-const FEED_BATCH_MS = 20;
+const FEED_BATCH_MS = 100;
 
 /** A little over Redis's `appendfsync everysec` interval. */
 const ACK_DELAY_MS = 1100;
@@ -53,6 +53,12 @@ interface FeedBuffer {
 interface Reply {
   replyId: string;
   outcome: CommandOutcome;
+}
+
+/** Observers of the node's work, for benchmarks and embedding (the node runs without them). */
+export interface NodeHooks {
+  /** Copies this node just made durable in the archive. */
+  archived?(copies: readonly FeedCopy[]): void;
 }
 
 /** Raised inside a job when this node no longer holds the shard's lease. */
@@ -90,6 +96,7 @@ export class ArchiveNode {
   constructor(
     readonly config: Config,
     private readonly log: Logger,
+    private readonly hooks: NodeHooks = {},
   ) {
     this.domains = new Set(config.domains);
     this.actors = new ActorRegistry(config.maxActors, config.actorIdleMs, this.metrics);
@@ -215,6 +222,11 @@ export class ArchiveNode {
 
   // ---- inbound stanzas ----
 
+  /** The entry point of every stanza from the component stream (benchmarks feed it directly). */
+  receive(el: Element): Promise<void> {
+    return this.onStanza(el);
+  }
+
   private async onStanza(el: Element): Promise<void> {
     if (!this.accepting) return;
     if (this.log.isLevelEnabled("trace")) this.log.trace({ stanza: el.toString() }, "in");
@@ -254,6 +266,7 @@ export class ArchiveNode {
       buf = { copies: [], seqs: new Map() };
       this.feedBuffers.set(shard, buf);
     }
+    feed.copy.arrivedAt = Date.now();
     buf.copies.push(feed.copy);
     const s = buf.seqs.get(feed.feed) ?? { host: from, seqs: [] };
     s.seqs.push(feed.seq);
@@ -437,7 +450,17 @@ export class ArchiveNode {
         if (!this.shards.lease(lease.shard)) throw new NotOwner(`shard ${lease.shard} lease lost`);
         return { timestamp: lease.clock.next() };
       },
-      onArchived: (direction, n) => this.metrics.archived.inc({ direction }, n),
+      onArchived: (copies) => {
+        const now = Date.now();
+        let sent = 0;
+        for (const c of copies) {
+          if (c.direction === "sent") sent++;
+          if (c.arrivedAt !== undefined) this.metrics.ingestDelay.observe((now - c.arrivedAt) / 1000);
+        }
+        if (sent > 0) this.metrics.archived.inc({ direction: "sent" }, sent);
+        if (copies.length > sent) this.metrics.archived.inc({ direction: "received" }, copies.length - sent);
+        this.hooks.archived?.(copies);
+      },
       onDropped: (reason, n) => this.metrics.dropped.inc({ reason }, n),
     };
   }

@@ -31,6 +31,26 @@ function validDomain(domain: string): boolean {
  */
 export function prepJid(s: string): string | null {
   if (typeof s !== "string" || s === "") return null;
+  // The same few JIDs come again and again (every copy names its owner and peer).
+  const hit = prepared.get(s);
+  if (hit !== undefined) return hit;
+  const out = prepJidUncached(s);
+  if (s.length <= PREPARED_MAX_LENGTH) {
+    if (prepared.size >= PREPARED_MAX) prepared.clear();
+    prepared.set(s, out);
+  }
+  return out;
+}
+
+/**
+ * Recently prepared JIDs (a pure function of the input, so always safe to reuse); bounded in
+ * count and in the length of what is kept, so hostile input cannot make it large.
+ */
+const prepared = new Map<string, string | null>();
+const PREPARED_MAX = 10_000;
+const PREPARED_MAX_LENGTH = 256;
+
+function prepJidUncached(s: string): string | null {
   const input = s.normalize("NFC");
   const slash = input.indexOf("/");
   const resource = slash === -1 ? undefined : input.slice(slash + 1);

@@ -41,8 +41,11 @@ export class FeedAckTracker {
   durable(feed: string, seqs: number[]): number | undefined {
     const f = this.feed(feed);
     for (const s of seqs) f.pending.delete(s);
-    let upTo = f.maxSeen;
-    for (const s of f.pending) if (s - 1 < upTo) upTo = s - 1;
+    // Walk up from the last acknowledged position to the first copy still pending: each seq is
+    // passed once over the feed's life, where scanning every pending copy per call is quadratic
+    // under a backlog.
+    let upTo = f.acked;
+    while (upTo < f.maxSeen && !f.pending.has(upTo + 1)) upTo++;
     if (upTo > f.acked) {
       f.acked = upTo;
       return upTo;

@@ -1,6 +1,7 @@
 import type { Element } from "@xmpp/xml";
 import xml from "@xmpp/xml";
 import { parseDateTime } from "../protocol/datetime.ts";
+import { payloadOf } from "../protocol/message-payload.ts";
 import { bareJid, prepJid } from "../protocol/jid.ts";
 import { NS_CLIENT, NS_DELAY, NS_FEED, NS_FORWARD } from "../protocol/namespaces.ts";
 import type { FeedCopy } from "../cluster/shard-queues.ts";
@@ -51,12 +52,10 @@ export function readFeedMessage(el: Element, host: string): FeedStanza | undefin
   // The owner's side of the message must be the owner: the sender for a sent copy, the recipient for a received one.
   const ownSide = direction === "sent" ? from : to;
   if (bareJid(ownSide) !== owner) return { kind: "invalid", reason: "addresses" };
-  return {
-    kind: "copy",
-    feed,
-    seq,
-    copy: { id: `${feed}:${seq}`, owner, direction, at, stanza: inner.toString() },
-  };
+  const out: FeedCopy = { id: `${feed}:${seq}`, owner, direction, at, stanza: inner.toString(), from, to, body: payloadOf(inner, false) };
+  const thread = inner.getChildText("thread");
+  if (thread !== null) out.thread = thread;
+  return { kind: "copy", feed, seq, copy: out };
 }
 
 export function domainOf(jid: string): string {

@@ -1,0 +1,261 @@
+import cassandra from "cassandra-driver";
+import type { FeedCopy } from "../src/cluster/shard-queues.ts";
+import { createLogger } from "../src/log/logger.ts";
+import { parseElement } from "../src/protocol/xmlfrag.ts";
+import { connectCassandra } from "../src/store/cassandra-client.ts";
+import { ROOT, stackEnv } from "../test/integration/support/stack.ts";
+import { copyStanzas, esc, startBenchNode } from "./harness.ts";
+import { DEFAULT_SHAPE, messages, type ChatMessage } from "./load.ts";
+import { pct, report, type Row } from "./stats.ts";
+
+// Ingest, node only: forwarded message copies (as the server module sends them) are handed to
+// a node's stanza entry point as fast as it takes them, with no XMPP server in the way, until
+// TARGET copies are durable in Cassandra. Beside it, the baseline: the same rows written by a
+// plain cassandra-driver loop with the best settings found, in the same run.
+
+const TARGET = Number(process.env.BENCH_INGEST_COPIES ?? 500_000);
+/** Copies handed to the node but not yet durable, at most (the server module buffers the same way). */
+const WINDOW = Number(process.env.BENCH_INGEST_WINDOW ?? 20_000);
+const BASELINE_CONCURRENCY = Number(process.env.BENCH_BASELINE_CONCURRENCY ?? 64);
+const REDIS_DB = 9;
+const START_AT = Date.UTC(2025, 0, 1);
+const IDLE_MS = 1800_000;
+
+interface Figures {
+  rate: number;
+  seconds: number;
+  cpuSeconds: number;
+  peakRss: number;
+  delays?: number[];
+}
+
+function rssSampler(): { stop(): number } {
+  let peak = process.memoryUsage.rss();
+  const t = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 100);
+  return {
+    stop() {
+      clearInterval(t);
+      return Math.max(peak, process.memoryUsage.rss());
+    },
+  };
+}
+
+/** CPU seconds this process spends building and parsing the copies alone, to subtract. */
+function generatorCost(n: number): number {
+  const gen = messages(DEFAULT_SHAPE, START_AT);
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < n; i += 2) {
+    const m = gen.next().value as ChatMessage;
+    for (const s of copyStanzas(m, "gen", i)) parseElement(s);
+  }
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1e6;
+}
+
+async function runNode(env: Record<string, string>): Promise<Figures> {
+  const delays: number[] = [];
+  let durable = 0;
+  let wake: (() => void) | undefined;
+  const node = await startBenchNode(env, {
+    redisDb: REDIS_DB,
+    keyspace: "archive_bench_ingest",
+    hooks: {
+      archived: (copies: readonly FeedCopy[]) => {
+        const now = Date.now();
+        for (const c of copies) delays.push(now - (c.arrivedAt ?? now));
+        durable += copies.length;
+        wake?.();
+      },
+    },
+  });
+
+  const feed = `bench${Date.now().toString(36)}`;
+  const gen = messages(DEFAULT_SHAPE, START_AT);
+  const rss = rssSampler();
+  const cpu0 = process.cpuUsage();
+  const t0 = Date.now();
+  let fed = 0;
+  let lastReport = t0;
+  while (durable < TARGET) {
+    while (fed < TARGET && fed - durable < WINDOW) {
+      const m = gen.next().value as ChatMessage;
+      for (const s of copyStanzas(m, feed, fed + 1)) {
+        void node.receive(parseElement(s)!);
+        fed++;
+      }
+      // Let the node's own I/O run between bursts.
+      if (fed % 200 === 0) await new Promise((r) => setImmediate(r));
+    }
+    await new Promise<void>((r) => {
+      wake = r;
+      setTimeout(r, 200);
+    });
+    wake = undefined;
+    if (Date.now() - lastReport > 10_000) {
+      lastReport = Date.now();
+      process.stdout.write(`  node: ${durable} of ${TARGET} durable (${((durable * 1000) / (Date.now() - t0)).toFixed(0)}/s)\n`);
+    }
+  }
+  const seconds = (Date.now() - t0) / 1000;
+  const c = process.cpuUsage(cpu0);
+  const peakRss = rss.stop();
+  const counts = (await node.metrics.cassandraDuration.get()).values.filter((v) => v.metricName?.endsWith("_count"));
+  process.stdout.write(
+    `  node: Cassandra requests per 1000 copies: ${counts.map((v) => `${String(v.labels.statement)} ${((v.value * 1000) / durable).toFixed(0)}`).join(", ")}\n`,
+  );
+  await node.stop();
+  return { rate: durable / seconds, seconds, cpuSeconds: (c.user + c.system) / 1e6, peakRss, delays };
+}
+
+/**
+ * The database's own ceiling for the same rows: for every window of copies in arrival order,
+ * each collection's new items go as unlogged same-partition batches, and its collection rows,
+ * change-log rows and de-duplication marks as one unlogged batch per partition; prepared
+ * statements, BASELINE_CONCURRENCY requests in flight.
+ */
+async function runBaseline(env: Record<string, string>): Promise<Figures> {
+  const log = createLogger("error");
+  const client = await connectCassandra(
+    {
+      contactPoints: env.CASSANDRA_CONTACT_POINTS!.split(","),
+      localDataCenter: env.CASSANDRA_LOCAL_DC!,
+      keyspace: "archive_bench_baseline",
+      tls: false,
+      replication: { class: "SimpleStrategy", replication_factor: "1" },
+    },
+    log,
+  );
+  for (const t of ["items", "collections", "collections_by_peer", "changes", "change_pos", "feed_seen"]) await client.execute(`TRUNCATE ${t}`);
+  const Q = {
+    item: "INSERT INTO items (owner, with_jid, start, pos, kind, at, payload, name, jid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?",
+    coll: "INSERT INTO collections (owner, start, with_jid, thread, subject, version, count, last_at, previous, next, form, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    peer: "INSERT INTO collections_by_peer (owner, peer, start, with_jid, thread, subject, version, count, last_at, previous, next, form, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    change: "INSERT INTO changes (owner, changed_at, with_jid, start, version, removed) VALUES (?, ?, ?, ?, ?, ?)",
+    changePos: "INSERT INTO change_pos (owner, with_jid, start, changed_at) VALUES (?, ?, ?, ?)",
+    seen: "INSERT INTO feed_seen (owner, copy_id) VALUES (?, ?)",
+  };
+  type Coll = { with: string; start: number; count: number; version: number; lastAt: number };
+  const open = new Map<string, Coll>();
+  const gen = messages(DEFAULT_SHAPE, START_AT);
+  const rss = rssSampler();
+  const cpu0 = process.cpuUsage();
+  const t0 = Date.now();
+  let written = 0;
+  let seq = 0;
+  while (written < TARGET) {
+    // One window of copies, grouped by owner and collection in arrival order.
+    const groups = new Map<string, { owner: string; coll: Coll; from: number; items: { kind: string; at: number; payload: string }[]; ids: string[] }>();
+    for (let n = 0; n < WINDOW && written + n < TARGET; n += 2) {
+      const m = gen.next().value as ChatMessage;
+      const payload = `<body>${esc(m.body)}</body>`;
+      for (const [owner, peer, kind] of [
+        [m.from, m.to, "to"],
+        [m.to, m.from, "from"],
+      ] as const) {
+        const ok = `${owner}|${peer}`;
+        let c = open.get(ok);
+        if (!c || m.at - c.lastAt > IDLE_MS) {
+          c = { with: peer, start: m.at, count: 0, version: -1, lastAt: m.at };
+          open.set(ok, c);
+        }
+        const gk = `${ok}|${c.start}`;
+        let g = groups.get(gk);
+        if (!g) {
+          c.version++;
+          g = { owner, coll: c, from: c.count, items: [], ids: [] };
+          groups.set(gk, g);
+        }
+        g.items.push({ kind, at: m.at, payload });
+        g.ids.push(`b:${++seq}`);
+        c.count++;
+        c.lastAt = m.at;
+      }
+    }
+    const work: (() => Promise<unknown>)[] = [];
+    const opts = { prepare: true, logged: false } as const;
+    for (const g of groups.values()) {
+      const start = new Date(g.coll.start);
+      const meta = [null, null, g.coll.version, g.coll.count, new Date(g.coll.lastAt), null, null, null, new Date()];
+      for (let i = 0; i < g.items.length; i += 100) {
+        const chunk = g.items.slice(i, i + 100).map((it, j) => ({
+          query: Q.item,
+          params: [g.owner, g.coll.with, start, g.from + i + j, it.kind, new Date(it.at), it.payload, null, null, 0],
+        }));
+        work.push(() => client.batch(chunk, opts));
+      }
+      work.push(() =>
+        client.batch(
+          [
+            { query: Q.coll, params: [g.owner, start, g.coll.with, ...meta] },
+            { query: Q.change, params: [g.owner, new Date(), g.coll.with, start, g.coll.version, false] },
+            { query: Q.changePos, params: [g.owner, g.coll.with, start, new Date()] },
+            ...g.ids.map((id) => ({ query: Q.seen, params: [g.owner, id] })),
+          ],
+          opts,
+        ),
+      );
+      work.push(() => client.execute(Q.peer, [g.owner, g.coll.with.split("/")[0], start, g.coll.with, ...meta], { prepare: true }));
+    }
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: BASELINE_CONCURRENCY }, async () => {
+        while (next < work.length) await work[next++]!();
+      }),
+    );
+    for (const g of groups.values()) written += g.items.length;
+  }
+  const seconds = (Date.now() - t0) / 1000;
+  const c = process.cpuUsage(cpu0);
+  const peakRss = rss.stop();
+  await client.shutdown();
+  return { rate: written / seconds, seconds, cpuSeconds: (c.user + c.system) / 1e6, peakRss };
+}
+
+async function main(): Promise<void> {
+  const env = stackEnv();
+  process.stdout.write(`ingest: ${TARGET} copies (${TARGET / 2} messages between ${DEFAULT_SHAPE.users} local users), window ${WINDOW}\n`);
+  const genCpu = generatorCost(Math.min(TARGET, 100_000)) * (TARGET / Math.min(TARGET, 100_000));
+  process.stdout.write("ingest: baseline (plain cassandra-driver)...\n");
+  // BENCH_INGEST_NODE_ONLY=1 skips the baseline (for profiling the node); the ratio is then void.
+  const base = process.env.BENCH_INGEST_NODE_ONLY === "1" ? { rate: NaN, seconds: 0, cpuSeconds: 0, peakRss: 0 } : await runBaseline(env);
+  process.stdout.write(`  baseline: ${base.rate.toFixed(0)} copies/s\n`);
+  process.stdout.write("ingest: node...\n");
+  const node = await runNode(env);
+  const d = node.delays ?? [];
+  const mib = (b: number) => b / 1048576;
+  const per10k = (cpu: number) => (cpu / TARGET) * 10_000;
+  const rows: Row[] = [
+    {
+      run: "node (receive → durable in Cassandra)",
+      "copies/s": node.rate,
+      seconds: node.seconds,
+      "delay p50 ms": pct(d, 50),
+      "delay p99 ms": pct(d, 99),
+      "peak RSS MiB": mib(node.peakRss),
+      "CPU s / 10k": per10k(Math.max(0, node.cpuSeconds - genCpu)),
+      "vs baseline": node.rate / base.rate,
+    },
+    {
+      run: "baseline (plain cassandra-driver, same rows)",
+      "copies/s": base.rate,
+      seconds: base.seconds,
+      "delay p50 ms": "-",
+      "delay p99 ms": "-",
+      "peak RSS MiB": mib(base.peakRss),
+      "CPU s / 10k": per10k(base.cpuSeconds),
+      "vs baseline": 1,
+    },
+  ];
+  report(ROOT, "ingest", `Ingest, node only: ${TARGET} copies durable, ${DEFAULT_SHAPE.users} users`, rows, [
+    `Load: ${TARGET / 2} chat messages between ${DEFAULT_SHAPE.users} local users (Zipf activity, exponent ${DEFAULT_SHAPE.skew}; ${DEFAULT_SHAPE.contacts} contacts each), so ${TARGET} archive copies, each an archived message in its owner's archive.`,
+    `node: copies in the server module's wire form handed to ArchiveNode.receive(), at most ${WINDOW} not yet durable; one node owning all shards, Redis (AOF) and Cassandra on the same machine. Delay: from arrival at the node to the write that made it durable in Cassandra. CPU: this process's CPU less the load generator's own (${genCpu.toFixed(1)} s, measured alone).`,
+    `baseline: the same rows (items, collection rows, change log, de-duplication marks) for the same load, grouped per window of ${WINDOW} copies into unlogged same-partition batches, prepared, ${BASELINE_CONCURRENCY} requests in flight.`,
+  ]);
+}
+
+main()
+  .then(() => process.exit(0))
+  .catch((err: unknown) => {
+    process.stderr.write(`${(err as Error).stack}\n`);
+    process.exit(1);
+  });
