@@ -66,6 +66,8 @@ const schema = z.object({
   LEASE_TTL_MS: int(1000, 600_000).default(10_000),
   ACTOR_IDLE_SECONDS: int(1, 86_400).default(600),
   MAX_ACTORS: int(10, 10_000_000).default(200_000),
+  /** Copies the edge holds before they are queued (they pile up while Redis is down); past it, the server keeps them. */
+  EDGE_BUFFER_BYTES: int(1_000_000, 10_000_000_000).default(64 * 1024 * 1024),
   /** Archive requests one user may make per second (a burst of twice that is allowed). */
   RATE_LIMIT_PER_USER: int(1, 1_000_000).default(50),
   /** Archive requests the node answers per second over all users. */
@@ -111,6 +113,8 @@ export interface Config {
   actorIdleMs: number;
   maxActors: number;
   rateLimit: { perUser: number; perNode: number };
+  /** Bytes of copies the edge holds before they are queued. */
+  edgeBufferBytes: number;
 }
 
 /** Secret values may come from a file (Kubernetes secret volume) instead of the environment. */
@@ -200,6 +204,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     actorIdleMs: c.ACTOR_IDLE_SECONDS * 1000,
     maxActors: c.MAX_ACTORS,
     rateLimit: { perUser: c.RATE_LIMIT_PER_USER, perNode: c.RATE_LIMIT_PER_NODE },
+    edgeBufferBytes: c.EDGE_BUFFER_BYTES,
   };
 }
 

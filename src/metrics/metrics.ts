@@ -17,6 +17,16 @@ export class Metrics {
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
     registers: [this.registry],
   });
+  readonly edgeBytes = new Gauge({
+    name: "xmpp_archive_edge_buffer_bytes",
+    help: "Message copies taken from the server and not yet queued, in bytes (bounded by EDGE_BUFFER_BYTES).",
+    registers: [this.registry],
+  });
+  readonly shed = new Counter({
+    name: "xmpp_archive_edge_shed_total",
+    help: "Message copies left unacknowledged for the server to resend because the edge's buffer was full.",
+    registers: [this.registry],
+  });
   readonly dropped = new Counter({
     name: "xmpp_archive_messages_dropped_total",
     help: "Message copies not archived on purpose (preference, duplicate, automatic archiving off).",

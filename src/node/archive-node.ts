@@ -25,6 +25,7 @@ import { QueryService } from "../query/query-service.ts";
 import { ArchiveStore } from "../store/archive-store.ts";
 import { connectCassandra, type CassandraClient } from "../store/cassandra-client.ts";
 import { ComponentLink } from "../xmpp/component-link.ts";
+import { EdgeAdmission } from "../xmpp/edge-admission.ts";
 import { FeedAckTracker } from "../xmpp/feed-acks.ts";
 import { ackStanza, readFeedMessage, resyncStanza } from "../xmpp/feed.ts";
 import { RateLimiter } from "../xmpp/rate-limit.ts";
@@ -47,6 +48,8 @@ const QUERY_OPS = new Set<ArchiveRequest["op"]>(["list", "retrieve", "modified"]
 /** Copies waiting at the edge for their shard's next job, with the feed positions they carry. */
 interface FeedBuffer {
   copies: FeedCopy[];
+  /** What the copies weigh against the edge's memory bound. */
+  bytes: number;
   seqs: Map<string, { host: string; seqs: number[] }>;
 }
 
@@ -85,6 +88,7 @@ export class ArchiveNode {
   private readonly pending = new Map<string, (o: CommandOutcome) => void>();
   private readonly acks = new FeedAckTracker();
   private readonly limiter: RateLimiter;
+  private readonly admission: EdgeAdmission;
   private readonly highWater = new Map<string, Promise<number>>();
   private readonly feedBuffers = new Map<number, FeedBuffer>();
   private readonly feedChains = new Map<number, Promise<void>>();
@@ -101,6 +105,7 @@ export class ArchiveNode {
     this.domains = new Set(config.domains);
     this.actors = new ActorRegistry(config.maxActors, config.actorIdleMs, this.metrics);
     this.limiter = new RateLimiter(config.rateLimit.perUser, config.rateLimit.perNode);
+    this.admission = new EdgeAdmission(config.edgeBufferBytes);
     this.policy = {
       ...defaultPolicy(),
       autoArchivingEnabled: config.archive.autoArchivingEnabled,
@@ -174,12 +179,14 @@ export class ArchiveNode {
     this.link.on("online", () => {
       // A node that becomes the edge asks every host for what earlier edges left unacknowledged.
       this.acks.reset();
+      this.admission.reset();
       this.highWater.clear();
       for (const host of this.domains) this.link.send(resyncStanza(c.component.jid, host)).catch(() => undefined);
     });
     this.link.start();
     this.housekeeping = setInterval(() => {
       this.actors.passivateIdle();
+      this.resync(this.admission.tick());
       this.queues.depths().catch(() => undefined);
     }, 5000);
     this.log.info({ nodeId: c.nodeId, shards: this.shards.ownedShards().length }, "archive node started");
@@ -258,15 +265,24 @@ export class ArchiveNode {
       return;
     }
     if (state === "inflight") return;
+    const bytes = feed.copy.stanza.length + (feed.copy.body?.length ?? 0);
+    if (!this.admission.admit(feed.feed, from, feed.seq, bytes)) {
+      // Not taken: unacknowledged, it holds the acknowledgement back until the module resends it.
+      this.acks.failed(feed.feed, [feed.seq]);
+      this.metrics.shed.inc();
+      return;
+    }
+    this.metrics.edgeBytes.set(this.admission.bytesHeld);
     // Copies at or below what any edge already queued are resends: the owner checks them.
     if (feed.seq <= (await this.feedHighWater(feed.feed))) feed.copy.recheck = true;
     const shard = shardOf(feed.copy.owner, this.config.shardCount);
     let buf = this.feedBuffers.get(shard);
     if (!buf) {
-      buf = { copies: [], seqs: new Map() };
+      buf = { copies: [], bytes: 0, seqs: new Map() };
       this.feedBuffers.set(shard, buf);
     }
     feed.copy.arrivedAt = Date.now();
+    buf.bytes += bytes;
     buf.copies.push(feed.copy);
     const s = buf.seqs.get(feed.feed) ?? { host: from, seqs: [] };
     s.seqs.push(feed.seq);
@@ -325,12 +341,14 @@ export class ArchiveNode {
         // Not acknowledged: if this node stops now, the server module resends them.
         if (!this.accepting) {
           for (const [feed, { seqs }] of buf.seqs) this.acks.failed(feed, seqs);
+          this.released(buf);
           return;
         }
         if (attempt % 20 === 0) this.log.warn({ err: (err as Error).message, shard }, "could not queue copies; retrying");
         await new Promise((r) => setTimeout(r, Math.min(100 * (attempt + 1), 1000)));
       }
     }
+    this.released(buf);
     // Redis syncs its append-only file once a second: acknowledge only after that, so a copy
     // the server forgets is on disk even if Redis crashes right after taking it.
     setTimeout(() => {
@@ -339,6 +357,18 @@ export class ArchiveNode {
         if (upTo !== undefined) this.link.send(ackStanza(this.config.component.jid, host, feed, upTo)).catch(() => undefined);
       }
     }, ACK_DELAY_MS).unref();
+  }
+
+  /** A batch left the edge's memory; if that ends shedding, the hosts resend what was dropped. */
+  private released(buf: FeedBuffer): void {
+    this.resync(this.admission.release(buf.bytes));
+    this.metrics.edgeBytes.set(this.admission.bytesHeld);
+  }
+
+  private resync(hosts: string[]): void {
+    for (const host of hosts) {
+      this.link.send(resyncStanza(this.config.component.jid, host)).catch(() => undefined);
+    }
   }
 
   private async onIq(el: Element): Promise<void> {
