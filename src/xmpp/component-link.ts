@@ -23,6 +23,7 @@ export class ComponentLink extends EventEmitter<{ stanza: [Element]; online: [];
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
   online = false;
+  private onlineWait: Promise<void> | undefined;
   /** The last attempt reached the server and was refused or dropped: another node is the edge. */
   standingBy = false;
 
@@ -96,18 +97,23 @@ export class ComponentLink extends EventEmitter<{ stanza: [Element]; online: [];
     if (!xmpp) throw new Error("component stream is not online");
     // The server's first stanzas (delegation disco queries) can be parsed in the same chunk
     // as the handshake reply, before the stream is marked online: wait for it briefly.
+    // One wait is shared by every sender, so a burst of acknowledgements while the stream is
+    // down costs one listener and one timer.
     if (!this.online) {
-      await new Promise<void>((resolve, reject) => {
+      this.onlineWait ??= new Promise<void>((resolve, reject) => {
         const t = setTimeout(() => {
           this.off("online", ok);
+          this.onlineWait = undefined;
           reject(new Error("component stream is not online"));
         }, 2000);
         const ok = () => {
           clearTimeout(t);
+          this.onlineWait = undefined;
           resolve();
         };
         this.once("online", ok);
       });
+      await this.onlineWait;
     }
     await xmpp.send(el);
   }
