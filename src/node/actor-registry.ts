@@ -32,11 +32,11 @@ export class ActorRegistry {
     return actor;
   }
 
-  /** Drops actors idle for longer than the idle time; their state is in Cassandra. */
-  passivateIdle(now = Date.now()): number {
+  /** Drops actors idle for longer than `idleMs` (the configured idle time); their state is in Cassandra. */
+  passivateIdle(now = Date.now(), idleMs = this.idleMs): number {
     let n = 0;
     for (const [owner, actor] of this.actors) {
-      if (now - actor.lastUsed > this.idleMs) {
+      if (now - actor.lastUsed > idleMs) {
         this.actors.delete(owner);
         n++;
       }

@@ -192,6 +192,11 @@ export class ArchiveNode {
     this.log.info({ nodeId: c.nodeId, shards: this.shards.ownedShards().length }, "archive node started");
   }
 
+  /** Passivates actors idle for longer than `idleMs` now, as the housekeeping timer does with the configured time. */
+  passivateIdle(idleMs?: number): number {
+    return this.actors.passivateIdle(Date.now(), idleMs);
+  }
+
   /** Whether this node holds the component stream (the active edge). */
   isEdge(): boolean {
     return this.link.online;
