@@ -74,7 +74,7 @@ async function main(): Promise<void> {
       actors,
       "heap MiB": mib(active.heap),
       "RSS MiB": mib(active.rss),
-      "heap per user, bytes": Math.round((active.heap - base.heap) / USERS),
+      "heap per user, bytes": Math.round((active.heap - base.heap) / Math.max(1, actors)),
     },
     {
       state: "after passivation",
@@ -85,6 +85,7 @@ async function main(): Promise<void> {
     },
   ];
   report(ROOT, "memory", `Memory: ${USERS} distinct users active, then passivated`, rows, [
+    "Heap per user: growth over the base divided by the actors active (after passivation: by the users activated).",
     `Each user sends one message to a remote contact (one copy, one actor); the node owns every shard. Heap after three forced collections. The actor idle timeout is ${IDLE_SECONDS} s, so every user stays active until the node passivates its idle actors on request (the mechanism its timer uses).`,
   ]);
 }
