@@ -60,6 +60,16 @@ const COUNT_APPLIED = `
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', 86400) then return redis.call('INCR', KEYS[2]) end
 return 0`;
 
+/** Copies jobs applied together, at most (a backlog is worked off in passes this large). */
+const GROUP_MAX_JOBS = 50;
+const GROUP_MAX_COPIES = 2000;
+/** Never more than this many jobs held at once, stalled ones included. */
+const GROUP_HARD_MAX = 1000;
+
+const jobNumber = (j: Job<ShardJob>): number => Number(j.id);
+const byIdAscending = (a: Job<ShardJob>, b: Job<ShardJob>): number => jobNumber(a) - jobNumber(b);
+const byIdDescending = (a: Job<ShardJob>, b: Job<ShardJob>): number => jobNumber(b) - jobNumber(a);
+
 /**
  * One BullMQ queue per shard. Any node enqueues; only the shard's owner consumes, with
  * concurrency 1 so a user's changes apply in the order they were accepted.
@@ -152,14 +162,23 @@ export class ShardQueues {
 
   private async consume(shard: number, c: Consumer, handle: (job: ShardJob, rerun: boolean) => Promise<void>, leaseValid: () => boolean): Promise<void> {
     const token = randomUUID();
+    // A job fetched while gathering a group that cannot join it runs next.
+    let carry: Job<ShardJob> | undefined;
+    const putBack = async (jobs: Job<ShardJob>[]) => {
+      // Each goes back to the head of the queue: highest id first, so the lowest ends up in front.
+      for (const j of [...jobs].sort(byIdDescending)) await j.moveToWait(token).catch(() => undefined);
+    };
     while (!c.stopped) {
       if (!leaseValid()) {
+        if (carry) await putBack([carry]);
+        carry = undefined;
         await new Promise((r) => setTimeout(r, 50));
         continue;
       }
-      let job: Job<ShardJob> | undefined;
+      let job: Job<ShardJob> | undefined = carry;
+      carry = undefined;
       try {
-        job = await c.worker.getNextJob(token, { block: true });
+        job ??= await c.worker.getNextJob(token, { block: true });
       } catch (err) {
         if (!c.stopped) {
           this.log.warn({ err: (err as Error).message, shard }, "could not fetch a job; retrying");
@@ -168,34 +187,69 @@ export class ShardQueues {
         continue;
       }
       if (!job) continue;
+      const group = [job];
+      if (job.data.kind === "copies") carry = await this.gather(c, token, group);
       if (c.stopped || !leaseValid()) {
         // Taken just as the lease ran out: back to the head of the queue for whoever owns it next.
-        await job.moveToWait(token).catch(() => undefined);
+        await putBack(carry ? [...group, carry] : group);
+        carry = undefined;
         continue;
       }
-      const held = job;
-      c.extender = setInterval(() => void held.extendLock(token, this.lockMs).catch(() => undefined), Math.max(250, this.lockMs / 3));
+      group.sort(byIdAscending);
+      const locked = carry ? [...group, carry] : group;
+      c.extender = setInterval(() => {
+        for (const j of locked) void j.extendLock(token, this.lockMs).catch(() => undefined);
+      }, Math.max(250, this.lockMs / 3));
+      const merged: ShardJob =
+        group.length === 1 ? group[0]!.data : { kind: "copies", copies: group.flatMap((j) => (j.data.kind === "copies" ? j.data.copies : [])) };
       const run = (async () => {
         // A job that started before (its worker died or lost the lease) may be partly applied.
-        await handle(held.data, held.attemptsStarted > 1 || held.stalledCounter > 0);
-        await this.redis.eval(COUNT_APPLIED, 2, keys.counted(`${shard}:${held.id}`), keys.applied(shard));
-        await held.moveToCompleted(undefined, token, false);
+        await handle(merged, group.some((j) => j.attemptsStarted > 1 || j.stalledCounter > 0));
+        for (const held of group) {
+          await this.redis.eval(COUNT_APPLIED, 2, keys.counted(`${shard}:${held.id}`), keys.applied(shard));
+          await held.moveToCompleted(undefined, token, false);
+        }
       })();
       c.current = run.catch(() => undefined);
       try {
         await run;
       } catch (err) {
         // Only errors that retrying cannot cure reach here (storage errors are retried inside).
-        this.log.error({ err, shard, job: held.id }, "job failed");
-        await held.moveToFailed(err as Error, token).catch(() => undefined);
+        this.log.error({ err, shard, jobs: group.map((j) => j.id) }, "job failed");
+        for (const held of group) await held.moveToFailed(err as Error, token).catch(() => undefined);
       } finally {
         clearInterval(c.extender);
         c.extender = undefined;
         c.current = undefined;
       }
     }
+    if (carry) await putBack([carry]);
   }
 
+  /**
+   * Adds the copies jobs waiting right behind `group[0]` to it, so that one pass writes each
+   * collection once for all of them. Jobs taken back after a failure (stalled) sit together at
+   * the head of the queue in no particular order: all of them join, to be sorted back by id.
+   * Returns the first job that cannot join (it runs next), if one was fetched.
+   */
+  private async gather(c: Consumer, token: string, group: Job<ShardJob>[]): Promise<Job<ShardJob> | undefined> {
+    let copies = group[0]!.data.kind === "copies" ? group[0]!.data.copies.length : 0;
+    for (;;) {
+      const stalled = group.some((j) => j.stalledCounter > 0);
+      if (group.length >= GROUP_HARD_MAX) return undefined;
+      if (!stalled && (group.length >= GROUP_MAX_JOBS || copies >= GROUP_MAX_COPIES)) return undefined;
+      let next: Job<ShardJob> | undefined;
+      try {
+        next = await c.worker.getNextJob(token, { block: false });
+      } catch {
+        return undefined;
+      }
+      if (!next) return undefined;
+      if (next.data.kind !== "copies") return next;
+      group.push(next);
+      copies += next.data.copies.length;
+    }
+  }
   /**
    * Stops consuming a shard. A graceful stop lets the current job finish (bounded by
    * `graceMs`); a forced one abandons it: its lock is no longer extended, and BullMQ's
