@@ -1,6 +1,7 @@
 import { Redis } from "ioredis";
 import { createLogger } from "../../src/log/logger.ts";
 import { connectCassandra } from "../../src/store/cassandra-client.ts";
+import { MIGRATIONS } from "../../src/store/schema.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ArchiveNode } from "../../src/node/archive-node.ts";
 import { chats, list, NS } from "./support/archive.ts";
@@ -135,7 +136,7 @@ describe("operations", () => {
       expect(repl.class).toContain("NetworkTopologyStrategy");
       expect(repl[env.CASSANDRA_LOCAL_DC!]).toBe("1");
       const versions = await client.execute("SELECT version FROM schema_migrations");
-      expect(versions.rows.map((r) => r.get("version") as number).sort()).toEqual([1, 2]);
+      expect(versions.rows.map((r) => r.get("version") as number).sort()).toEqual(MIGRATIONS.map((m) => m.version));
     } finally {
       await client.shutdown();
     }
