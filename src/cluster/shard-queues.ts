@@ -63,6 +63,8 @@ return 0`;
 /** Copies jobs applied together, at most (a backlog is worked off in passes this large). */
 const GROUP_MAX_JOBS = 50;
 const GROUP_MAX_COPIES = 2000;
+/** Gathering stops after this long (stalled jobs excepted), so the first job is not held up. */
+const GROUP_MAX_GATHER_MS = 200;
 /** Never more than this many jobs held at once, stalled ones included. */
 const GROUP_HARD_MAX = 1000;
 
@@ -188,18 +190,21 @@ export class ShardQueues {
       }
       if (!job) continue;
       const group = [job];
-      if (job.data.kind === "copies") carry = await this.gather(c, token, group);
+      // Every job held is kept locked from the moment it is fetched, gathering included.
+      const locked = [job];
+      c.extender = setInterval(() => {
+        for (const j of locked) void j.extendLock(token, this.lockMs).catch(() => undefined);
+      }, Math.max(250, this.lockMs / 3));
+      if (job.data.kind === "copies") carry = await this.gather(c, token, group, locked);
       if (c.stopped || !leaseValid()) {
         // Taken just as the lease ran out: back to the head of the queue for whoever owns it next.
-        await putBack(carry ? [...group, carry] : group);
+        clearInterval(c.extender);
+        c.extender = undefined;
+        await putBack(locked);
         carry = undefined;
         continue;
       }
       group.sort(byIdAscending);
-      const locked = carry ? [...group, carry] : group;
-      c.extender = setInterval(() => {
-        for (const j of locked) void j.extendLock(token, this.lockMs).catch(() => undefined);
-      }, Math.max(250, this.lockMs / 3));
       const merged: ShardJob =
         group.length === 1 ? group[0]!.data : { kind: "copies", copies: group.flatMap((j) => (j.data.kind === "copies" ? j.data.copies : [])) };
       const run = (async () => {
@@ -207,7 +212,11 @@ export class ShardQueues {
         await handle(merged, group.some((j) => j.attemptsStarted > 1 || j.stalledCounter > 0));
         for (const held of group) {
           await this.redis.eval(COUNT_APPLIED, 2, keys.counted(`${shard}:${held.id}`), keys.applied(shard));
-          await held.moveToCompleted(undefined, token, false);
+          await held.moveToCompleted(undefined, token, false).catch((err: Error) =>
+            // Applied, but its lock ran out (a long stall): the queue hands it out again and
+            // the copies it carries are recognised as applied.
+            this.log.warn({ err: err.message, shard, job: held.id }, "applied job lost its lock; it will run again as a no-op"),
+          );
         }
       })();
       c.current = run.catch(() => undefined);
@@ -232,12 +241,14 @@ export class ShardQueues {
    * the head of the queue in no particular order: all of them join, to be sorted back by id.
    * Returns the first job that cannot join (it runs next), if one was fetched.
    */
-  private async gather(c: Consumer, token: string, group: Job<ShardJob>[]): Promise<Job<ShardJob> | undefined> {
+  private async gather(c: Consumer, token: string, group: Job<ShardJob>[], locked: Job<ShardJob>[]): Promise<Job<ShardJob> | undefined> {
     let copies = group[0]!.data.kind === "copies" ? group[0]!.data.copies.length : 0;
+    const started = Date.now();
     for (;;) {
       const stalled = group.some((j) => j.stalledCounter > 0);
       if (group.length >= GROUP_HARD_MAX) return undefined;
-      if (!stalled && (group.length >= GROUP_MAX_JOBS || copies >= GROUP_MAX_COPIES)) return undefined;
+      const full = group.length >= GROUP_MAX_JOBS || copies >= GROUP_MAX_COPIES || Date.now() - started > GROUP_MAX_GATHER_MS;
+      if (!stalled && full) return undefined;
       let next: Job<ShardJob> | undefined;
       try {
         next = await c.worker.getNextJob(token, { block: false });
@@ -245,6 +256,7 @@ export class ShardQueues {
         return undefined;
       }
       if (!next) return undefined;
+      locked.push(next);
       if (next.data.kind !== "copies") return next;
       group.push(next);
       copies += next.data.copies.length;
