@@ -26,6 +26,9 @@ describe("readFeedMessage", () => {
   it.each([
     ["a copy whose owner is not the sender", { direction: "sent", owner: "alice@example.test" }, { from: "bob@example.test/p", to: "alice@example.test" }, "addresses"],
     ["a received copy whose recipient is someone else", { direction: "received", owner: "alice@example.test" }, { from: "bob@x.org/p", to: "carol@example.test" }, "addresses"],
+    ["a received copy whose owner is the sender", { direction: "received", owner: "alice@example.test" }, { from: "alice@example.test/p", to: "bob@x.org" }, "addresses"],
+    ["a copy of a message between two other users", { direction: "sent", owner: "alice@example.test" }, { from: "bob@example.test/p", to: "carol@example.test" }, "addresses"],
+    ["a copy whose message has no recipient", { direction: "sent", owner: "alice@example.test" }, { from: "alice@example.test/p" }, "addresses"],
     ["an owner of another domain", { direction: "sent", owner: "alice@other.test" }, { from: "alice@other.test/p", to: "bob@x.org" }, "owner"],
     ["a full JID as owner", { direction: "sent", owner: "alice@example.test/p" }, { from: "alice@example.test/p", to: "bob@x.org" }, "owner"],
     ["an unknown direction", { direction: "sideways", owner: "alice@example.test" }, { from: "alice@example.test/p", to: "bob@x.org" }, "direction"],
