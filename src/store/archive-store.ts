@@ -51,6 +51,29 @@ function parseKey(s: unknown): CollectionKey | undefined {
   return { with: v[0], start: v[1] };
 }
 
+const ITEMS_PER_BATCH = 200;
+const ITEM_BATCH_BYTES = 1024 * 1024;
+
+/** Consecutive runs of `queries` of at most `maxCount` items and, beyond a single item, `maxBytes` of payload. */
+export function chunksOf<Q>(queries: Q[], items: ArchivedItem[], maxCount: number, maxBytes: number): Q[][] {
+  const out: Q[][] = [];
+  let cur: Q[] = [];
+  let bytes = 0;
+  queries.forEach((q, i) => {
+    const it = items[i]!;
+    const size = Buffer.byteLength(it.payload) + Buffer.byteLength(it.name ?? "") + Buffer.byteLength(it.jid ?? "") + 64;
+    if (cur.length > 0 && (cur.length >= maxCount || bytes + size > maxBytes)) {
+      out.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(q);
+    bytes += size;
+  });
+  if (cur.length > 0) out.push(cur);
+  return out;
+}
+
 const listVersionQuery = (owner: string) => ({
   query: "INSERT INTO list_versions (owner, version) VALUES (?, ?)",
   params: [owner, cassandra.types.Uuid.random()],
@@ -283,8 +306,10 @@ export class ArchiveStore {
         params: [owner, meta.with, start, firstPos + i, it.kind, new Date(it.at), it.payload, it.name ?? null, it.jid ?? null, ttl],
       }));
       // Same-partition unlogged batches: one round trip, applied atomically by the replica.
-      for (let i = 0; i < queries.length; i += 200) {
-        await this.batch("items_write", queries.slice(i, i + 200), { logged: false, timestamp: w.timestamp });
+      // Bounded by bytes as well as count: Cassandra refuses a mutation over half a commit-log
+      // segment, and a refused batch retried forever would stall the whole shard.
+      for (const chunk of chunksOf(queries, items, ITEMS_PER_BATCH, ITEM_BATCH_BYTES)) {
+        await this.batch("items_write", chunk, { logged: false, timestamp: w.timestamp });
       }
     }
     const metaParams = [
