@@ -19,9 +19,15 @@ if string.sub(cur, 1, bar - 1) == ARGV[1] then
   return tonumber(string.sub(cur, bar + 1))
 end
 return -1`;
-const RENEW = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0`;
+// Renews every lease of a node in one round trip: KEYS are the leases, ARGV[i] the value each
+// must still hold, ARGV[#KEYS + 1] the TTL. Returns 1 per lease renewed, 0 per lease lost.
+const RENEW_ALL = `
+local ttl = ARGV[#KEYS + 1]
+local out = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[i] then out[i] = redis.call('PEXPIRE', key, ttl) else out[i] = 0 end
+end
+return out`;
 const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
@@ -123,11 +129,12 @@ export class ShardManager {
       const want = new Set<number>();
       for (let s = 0; s < this.shardCount; s++) if (ownerOf(s, live) === this.nodeId) want.add(s);
       this.want = want;
-      for (const shard of [...this.owned.keys()]) {
-        const lease = this.owned.get(shard)!;
+      const keep: ShardLease[] = [];
+      for (const [shard, lease] of this.owned) {
         if (!want.has(shard) || lease.clock.exhausted(now)) await this.release(shard, false);
-        else await this.renew(lease, now);
+        else keep.push(lease);
       }
+      await this.renew(keep, now);
       for (const shard of want) if (!this.owned.has(shard)) await this.acquire(shard, now);
       this.joined = true;
     } catch (err) {
@@ -166,18 +173,27 @@ export class ShardManager {
     this.retries.set(shard, t);
   }
 
-  private async renew(lease: ShardLease, now: number): Promise<void> {
+  /**
+   * Renews all kept leases at once: one round trip however many shards the node owns, so the
+   * last lease is not renewed late behind the others when Redis is busy.
+   */
+  private async renew(leases: ShardLease[], now: number): Promise<void> {
+    if (leases.length === 0) return;
+    let results: number[];
     try {
-      const ok = await this.redis.eval(RENEW, 1, keys.lease(lease.shard), `${this.nodeId}|${lease.epoch}`, this.ttlMs);
-      if (Number(ok) === 1) {
-        lease.validUntil = now + this.ttlMs * 0.8;
-        return;
-      }
-      this.log.warn({ shard: lease.shard, epoch: lease.epoch }, "shard lease lost");
-      await this.lose(lease.shard);
+      const args = [...leases.map((l) => keys.lease(l.shard)), ...leases.map((l) => `${this.nodeId}|${l.epoch}`), this.ttlMs];
+      results = (await this.redis.eval(RENEW_ALL, leases.length, ...args)) as number[];
     } catch (err) {
       this.metrics.leaseRenewFailures.inc();
       throw err;
+    }
+    for (const [i, lease] of leases.entries()) {
+      if (Number(results[i]) === 1) {
+        lease.validUntil = now + this.ttlMs * 0.8;
+        continue;
+      }
+      this.log.warn({ shard: lease.shard, epoch: lease.epoch }, "shard lease lost");
+      await this.lose(lease.shard);
     }
   }
 

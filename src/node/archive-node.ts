@@ -75,6 +75,7 @@ export class ArchiveNode {
   readonly metrics = new Metrics();
   private redis!: Redis;
   private subscriber!: Redis;
+  private clusterRedis!: Redis;
   private cassandra!: CassandraClient;
   private store!: ArchiveStore;
   private queries!: QueryService;
@@ -128,6 +129,8 @@ export class ArchiveNode {
     });
     this.redis = connectRedis(c.redis, `archive-${c.nodeId}`);
     this.subscriber = connectRedis(c.redis, `archive-${c.nodeId}-replies`);
+    // Membership and leases on a connection of their own: renewals never queue behind job traffic.
+    this.clusterRedis = connectRedis(c.redis, `archive-${c.nodeId}-cluster`);
     this.cassandra = await connectCassandra(c.cassandra, this.log);
     this.cassandraUp = true;
     this.cassandra.on("hostDown", () => (this.cassandraUp = false));
@@ -150,7 +153,7 @@ export class ArchiveNode {
     });
 
     this.shards = new ShardManager(
-      this.redis,
+      this.clusterRedis,
       c.nodeId,
       c.shardCount,
       c.leaseTtlMs,
@@ -580,6 +583,7 @@ export class ArchiveNode {
     await this.shards?.stop();
     await this.queues?.close();
     await this.subscriber?.quit().catch(() => undefined);
+    await this.clusterRedis?.quit().catch(() => undefined);
     await this.redis?.quit().catch(() => undefined);
     await this.cassandra?.shutdown().catch(() => undefined);
     await new Promise<void>((r) => (this.http ? this.http.close(() => r()) : r()));
