@@ -18,6 +18,7 @@ const TARGET = Number(process.env.BENCH_INGEST_COPIES ?? 500_000);
 const WINDOW = Number(process.env.BENCH_INGEST_WINDOW ?? 20_000);
 const BASELINE_CONCURRENCY = Number(process.env.BENCH_BASELINE_CONCURRENCY ?? 64);
 const REDIS_DB = 9;
+const NODE_KEYSPACE = "archive_bench_ingest";
 const START_AT = Date.UTC(2025, 0, 1);
 const IDLE_MS = 1800_000;
 
@@ -52,13 +53,31 @@ function generatorCost(n: number): number {
   return (c.user + c.system) / 1e6;
 }
 
+/** Empties the node's keyspace, so every run starts from the same state as the baseline's. */
+async function emptyKeyspace(env: Record<string, string>, keyspace: string): Promise<void> {
+  const client = new cassandra.Client({
+    contactPoints: env.CASSANDRA_CONTACT_POINTS!.split(","),
+    localDataCenter: env.CASSANDRA_LOCAL_DC!,
+  });
+  try {
+    const rs = await client.execute("SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?", [keyspace]);
+    for (const r of rs.rows) {
+      const t = r.get("table_name") as string;
+      if (t !== "schema_migrations") await client.execute(`TRUNCATE ${keyspace}.${t}`);
+    }
+  } finally {
+    await client.shutdown();
+  }
+}
+
 async function runNode(env: Record<string, string>): Promise<Figures> {
+  await emptyKeyspace(env, NODE_KEYSPACE);
   const delays: number[] = [];
   let durable = 0;
   let wake: (() => void) | undefined;
   const node = await startBenchNode(env, {
     redisDb: REDIS_DB,
-    keyspace: "archive_bench_ingest",
+    keyspace: NODE_KEYSPACE,
     hooks: {
       archived: (copies: readonly FeedCopy[]) => {
         const now = Date.now();
@@ -109,9 +128,10 @@ async function runNode(env: Record<string, string>): Promise<Figures> {
 
 /**
  * The database's own ceiling for the same rows: for every window of copies in arrival order,
- * each collection's new items go as unlogged same-partition batches, and its collection rows,
- * change-log rows and de-duplication marks as one unlogged batch per partition; prepared
- * statements, BASELINE_CONCURRENCY requests in flight.
+ * each collection's new items go as unlogged same-partition batches, and its collection row,
+ * peer record, change-log rows and de-duplication marks as one unlogged batch of the owner's
+ * partition; prepared statements, absent fields unset (no tombstones), BASELINE_CONCURRENCY
+ * requests in flight.
  */
 async function runBaseline(env: Record<string, string>): Promise<Figures> {
   const log = createLogger("error");
@@ -125,16 +145,19 @@ async function runBaseline(env: Record<string, string>): Promise<Figures> {
     },
     log,
   );
-  for (const t of ["items", "collections", "collections_by_peer", "changes", "change_pos", "feed_seen"]) await client.execute(`TRUNCATE ${t}`);
+  for (const t of ["items", "collections", "open_collections", "changes", "change_pos", "feed_seen", "list_versions"]) await client.execute(`TRUNCATE ${t}`);
   const Q = {
     item: "INSERT INTO items (owner, with_jid, start, pos, kind, at, payload, name, jid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?",
     coll: "INSERT INTO collections (owner, start, with_jid, thread, subject, version, count, last_at, previous, next, form, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    peer: "INSERT INTO collections_by_peer (owner, peer, start, with_jid, thread, subject, version, count, last_at, previous, next, form, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    open: "INSERT INTO open_collections (owner, peer, with_jid, start, thread, subject, version, count, last_at, previous, next, form, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    latest: "UPDATE open_collections SET latest_start = ? WHERE owner = ? AND peer = ?",
+    listVersion: "INSERT INTO list_versions (owner, version) VALUES (?, ?)",
     change: "INSERT INTO changes (owner, changed_at, with_jid, start, version, removed) VALUES (?, ?, ?, ?, ?, ?)",
+    unchange: "DELETE FROM changes WHERE owner = ? AND changed_at = ? AND with_jid = ? AND start = ?",
     changePos: "INSERT INTO change_pos (owner, with_jid, start, changed_at) VALUES (?, ?, ?, ?)",
     seen: "INSERT INTO feed_seen (owner, copy_id) VALUES (?, ?)",
   };
-  type Coll = { with: string; start: number; count: number; version: number; lastAt: number };
+  type Coll = { with: string; start: number; count: number; version: number; lastAt: number; changedAt?: Date };
   const open = new Map<string, Coll>();
   const gen = messages(DEFAULT_SHAPE, START_AT);
   const rss = rssSampler();
@@ -175,26 +198,32 @@ async function runBaseline(env: Record<string, string>): Promise<Figures> {
     const opts = { prepare: true, logged: false } as const;
     for (const g of groups.values()) {
       const start = new Date(g.coll.start);
-      const meta = [null, null, g.coll.version, g.coll.count, new Date(g.coll.lastAt), null, null, null, new Date()];
+      const unset = cassandra.types.unset;
+      const now = new Date();
+      const meta = [unset, unset, g.coll.version, g.coll.count, new Date(g.coll.lastAt), unset, unset, unset, now];
       for (let i = 0; i < g.items.length; i += 100) {
         const chunk = g.items.slice(i, i + 100).map((it, j) => ({
           query: Q.item,
-          params: [g.owner, g.coll.with, start, g.from + i + j, it.kind, new Date(it.at), it.payload, null, null, 0],
+          params: [g.owner, g.coll.with, start, g.from + i + j, it.kind, new Date(it.at), it.payload, unset, unset, 0],
         }));
         work.push(() => client.batch(chunk, opts));
       }
-      work.push(() =>
-        client.batch(
-          [
-            { query: Q.coll, params: [g.owner, start, g.coll.with, ...meta] },
-            { query: Q.change, params: [g.owner, new Date(), g.coll.with, start, g.coll.version, false] },
-            { query: Q.changePos, params: [g.owner, g.coll.with, start, new Date()] },
-            ...g.ids.map((id) => ({ query: Q.seen, params: [g.owner, id] })),
-          ],
-          opts,
-        ),
-      );
-      work.push(() => client.execute(Q.peer, [g.owner, g.coll.with.split("/")[0], start, g.coll.with, ...meta], { prepare: true }));
+      const fresh = g.coll.changedAt === undefined;
+      const owned = [
+        { query: Q.coll, params: [g.owner, start, g.coll.with, ...meta] },
+        { query: Q.open, params: [g.owner, g.coll.with, g.coll.with, start, ...meta] },
+        ...(fresh
+          ? [
+              { query: Q.latest, params: [start, g.owner, g.coll.with] },
+              { query: Q.listVersion, params: [g.owner, cassandra.types.Uuid.random()] },
+            ]
+          : [{ query: Q.unchange, params: [g.owner, g.coll.changedAt, g.coll.with, start] }]),
+        { query: Q.change, params: [g.owner, now, g.coll.with, start, g.coll.version, false] },
+        { query: Q.changePos, params: [g.owner, g.coll.with, start, now] },
+        ...g.ids.map((id) => ({ query: Q.seen, params: [g.owner, id] })),
+      ];
+      g.coll.changedAt = now;
+      work.push(() => client.batch(owned, opts));
     }
     let next = 0;
     await Promise.all(
@@ -220,7 +249,8 @@ async function main(): Promise<void> {
   const base = process.env.BENCH_INGEST_NODE_ONLY === "1" ? { rate: NaN, seconds: 0, cpuSeconds: 0, peakRss: 0 } : await runBaseline(env);
   process.stdout.write(`  baseline: ${base.rate.toFixed(0)} copies/s\n`);
   process.stdout.write("ingest: node...\n");
-  const node = await runNode(env);
+  // BENCH_INGEST_BASELINE_ONLY=1 skips the node (for measuring the database's side alone).
+  const node = process.env.BENCH_INGEST_BASELINE_ONLY === "1" ? { rate: NaN, seconds: 0, cpuSeconds: 0, peakRss: 0, delays: [] } : await runNode(env);
   const d = node.delays ?? [];
   const mib = (b: number) => b / 1048576;
   const per10k = (cpu: number) => (cpu / TARGET) * 10_000;
@@ -249,7 +279,7 @@ async function main(): Promise<void> {
   report(ROOT, "ingest", `Ingest, node only: ${TARGET} copies durable, ${DEFAULT_SHAPE.users} users`, rows, [
     `Load: ${TARGET / 2} chat messages between ${DEFAULT_SHAPE.users} local users (Zipf activity, exponent ${DEFAULT_SHAPE.skew}; ${DEFAULT_SHAPE.contacts} contacts each), so ${TARGET} archive copies, each an archived message in its owner's archive.`,
     `node: copies in the server module's wire form handed to ArchiveNode.receive(), at most ${WINDOW} not yet durable; one node owning all shards, Redis (AOF) and Cassandra on the same machine. Delay: from arrival at the node to the write that made it durable in Cassandra. CPU: this process's CPU less the load generator's own (${genCpu.toFixed(1)} s, measured alone).`,
-    `baseline: the same rows (items, collection rows, change log, de-duplication marks) for the same load, grouped per window of ${WINDOW} copies into unlogged same-partition batches, prepared, ${BASELINE_CONCURRENCY} requests in flight.`,
+    `baseline: the same rows (items, collection row, peer record, change log, de-duplication marks) for the same load, grouped per window of ${WINDOW} copies into unlogged same-partition batches, prepared, ${BASELINE_CONCURRENCY} requests in flight.`,
   ]);
 }
 

@@ -2,7 +2,6 @@ import { compareCollectionKeys } from "../archive/cursors.ts";
 import { jidMatches } from "../archive/jid-match.ts";
 import type { CollectionKey, CollectionMeta } from "../archive/model.ts";
 import type { ArchiveStore, CollectionScan } from "../store/archive-store.ts";
-import { bareJid } from "../protocol/jid.ts";
 
 export interface CollectionFilter {
   with?: string;
@@ -11,14 +10,9 @@ export interface CollectionFilter {
   end?: number;
 }
 
-/**
- * The partition and time range a filter reads: a `with` that names a user reads only that
- * peer's partition; a domain `with` (or none) reads the owner's whole list.
- */
+/** The time range of the owner's collections a filter reads (`with` is matched on what it returns). */
 export function scanOf(f: CollectionFilter): CollectionScan {
-  const peerBare = f.with !== undefined && f.with.includes("@") ? bareJid(f.with) : undefined;
   return {
-    ...(peerBare !== undefined ? { peerBare } : {}),
     ...(f.start !== undefined ? { start: f.start } : {}),
     ...(f.end !== undefined ? { end: f.end } : {}),
   };

@@ -50,6 +50,16 @@ interface PendingWrite {
   items: ArchivedItem[];
   ttl?: number;
   copies: FeedCopy[];
+  /** A key never used before (no change-log entry to replace). */
+  fresh: boolean;
+}
+
+/** What the actor knows of the collections with one bare peer (mirrors the stored peer state). */
+interface PeerEntry {
+  /** The open automatic collection, with the stored row it was last written as. */
+  open?: { open: OpenCollection; meta: CollectionMeta };
+  /** No collection with this peer starts later: a key after it is free without a look-up. */
+  latestStart?: number;
 }
 
 /**
@@ -60,10 +70,10 @@ interface PendingWrite {
 export class UserActor {
   private readonly auto: AutoState;
   /**
-   * Open automatic collections by peer bare JID, with the stored row they were last written as
-   * (loaded lazily from storage; kept current so appends need no read).
+   * Per peer bare JID: the open automatic collection and the latest start of any collection
+   * (loaded lazily from storage; kept current so appends and new keys need no read).
    */
-  private readonly open = new Map<string, { open: OpenCollection; meta: CollectionMeta } | null>();
+  private readonly peers = new Map<string, PeerEntry>();
   /** Resources that asked for preferences and are still online: they get pushes (D18). */
   private readonly prefListeners = new Set<string>();
   lastUsed = Date.now();
@@ -111,10 +121,10 @@ export class UserActor {
   }
 
   private async archiveCopy(copy: FeedCopy, writes: Map<string, PendingWrite>): Promise<void> {
-    // The edge sends what most copies need already read; the stanza is parsed only when it
-    // must be (save='message', or a job from a node that did not read it).
+    // The edge sends what the owner needs already read; only jobs queued by nodes of earlier
+    // versions carry the stanza instead, parsed here for what they lack.
     let parsed: Element | null | undefined;
-    const msg = (): Element | null => (parsed === undefined ? (parsed = parseElement(copy.stanza)) : parsed);
+    const msg = (): Element | null => (parsed === undefined ? (parsed = copy.stanza === undefined ? null : parseElement(copy.stanza)) : parsed);
     const m = copy.from === undefined ? msg() : undefined;
     if (m === null) return this.ctx.onDropped("malformed", 1);
     const from = m ? prepJid(String(m.attrs.from ?? "")) : copy.from;
@@ -131,18 +141,18 @@ export class UserActor {
     this.prefs = pruneSessions(this.prefs, copy.at);
     const save = resolveSave(this.prefs, { peer, thread, now: copy.at }, policy);
     if (save === "false") return this.ctx.onDropped("preference", 1);
-    const full = save === "message" || copy.body === undefined ? msg() : undefined;
-    if (full === null) return this.ctx.onDropped("malformed", 1);
-    const payload = full ? payloadOf(full, save === "message") : (copy.body ?? "");
+    const payload = payloadFor(copy, save === "message", msg);
+    if (payload === null) return this.ctx.onDropped("malformed", 1);
     if (payload === "") return this.ctx.onDropped("empty", 1);
     if (thread !== undefined) this.prefs = touchSession(this.prefs, thread, copy.at, policy);
 
     const peerBare = bareJid(peer);
-    const entry = await this.openCollection(peerBare);
-    const open = entry?.open;
+    const entry = await this.peer(peerBare);
+    const open = entry.open?.open;
     const autoOffAt = this.auto.lastSwitchedOffAt(copy.at, policy);
     const a = assign(open, { peer, thread, at: copy.at }, { idleMs: policy.collectionIdleMs, autoOffAt });
-    const key = a.kind === "new" ? await this.freeKey(a.key, writes) : a.key;
+    const free = a.kind === "new" ? await this.freeKey(a.key, entry, writes) : undefined;
+    const key = free ? free.key : a.key;
     const next = afterAssign(open, a.kind === "new" ? { ...a, key } : a, { peer, thread, at: copy.at });
 
     const id = `${key.with}\u0000${key.start}`;
@@ -150,8 +160,8 @@ export class UserActor {
     if (!w) {
       // One change per collection per batch: the version moves once for all its new messages.
       const meta: CollectionMeta =
-        a.kind === "append" && entry ? { ...entry.meta, version: entry.meta.version + 1 } : { with: key.with, start: key.start, version: 0, count: 0 };
-      w = { meta, items: [], copies: [] };
+        a.kind === "append" && entry.open ? { ...entry.open.meta, version: entry.open.meta.version + 1 } : { with: key.with, start: key.start, version: 0, count: 0 };
+      w = { meta, items: [], copies: [], fresh: free?.fresh ?? false };
       writes.set(id, w);
     }
     if (next.thread !== undefined) w.meta.thread = next.thread;
@@ -164,24 +174,35 @@ export class UserActor {
     // Keep the in-memory open collection in step with what will be written.
     next.count = w.meta.count;
     next.version = w.meta.version;
-    this.open.set(peerBare, { open: next, meta: w.meta });
+    entry.open = { open: next, meta: w.meta };
+    if (entry.latestStart === undefined || key.start > entry.latestStart) entry.latestStart = key.start;
   }
 
-  /** The open collection with a peer: from memory, else the latest stored one with that exact `with`. */
-  private async openCollection(peerBare: string): Promise<{ open: OpenCollection; meta: CollectionMeta } | undefined> {
-    if (this.open.has(peerBare)) return this.open.get(peerBare) ?? undefined;
-    const meta = await this.ctx.store.latestWith(this.owner, peerBare);
-    const entry = meta ? { open: openOf(meta), meta } : null;
-    this.open.set(peerBare, entry);
-    return entry ?? undefined;
+  /** What is known of a peer: from memory, else from the peer's stored record (one read). */
+  private async peer(peerBare: string): Promise<PeerEntry> {
+    let entry = this.peers.get(peerBare);
+    if (entry) return entry;
+    const state = await this.ctx.store.peerState(this.owner, peerBare);
+    entry = {};
+    if (state?.open) entry.open = { open: openOf(state.open), meta: state.open };
+    if (state?.latestStart !== undefined) entry.latestStart = state.latestStart;
+    this.peers.set(peerBare, entry);
+    return entry;
   }
 
-  /** D2: a new collection whose (with, start) is taken moves on by one second. */
-  private async freeKey(key: CollectionKey, writes: Map<string, PendingWrite>): Promise<CollectionKey> {
+  /**
+   * D2: a new collection whose (with, start) is taken moves on by one second. A start after the
+   * peer's latest one is free (and was never used) without a look-up; earlier starts (messages
+   * stamped in the past) are checked against storage.
+   */
+  private async freeKey(key: CollectionKey, entry: PeerEntry, writes: Map<string, PendingWrite>): Promise<{ key: CollectionKey; fresh: boolean }> {
     let k = { ...key };
     for (;;) {
       const pending = writes.has(`${k.with}\u0000${k.start}`);
-      if (!pending && !(await this.ctx.store.getCollection(this.owner, k))) return k;
+      if (!pending) {
+        if (entry.latestStart === undefined || k.start > entry.latestStart) return { key: k, fresh: true };
+        if (!(await this.ctx.store.getCollection(this.owner, k))) return { key: k, fresh: false };
+      }
       k = { with: k.with, start: k.start + 1000 };
     }
   }
@@ -189,12 +210,24 @@ export class UserActor {
   private async flush(writes: Map<string, PendingWrite>): Promise<void> {
     const now = Date.now();
     // Collections are independent rows: their writes go out together. If one fails, the job
-    // runs again and the copies already written are recognised by their ids.
+    // runs again and the copies already written are recognised by their ids. Each write also
+    // records its collection as the peer's open one: the stamps follow the order collections
+    // were opened in, so a peer's newest collection is the record that stays.
     await Promise.all(
       [...writes.values()].map(async (w) => {
+        const latestStart = this.peers.get(bareJid(w.meta.with))?.latestStart;
         await this.ctx.store.writeCollection(
           this.owner,
-          { meta: w.meta, items: w.items, ttlSeconds: w.ttl, copyIds: w.copies.map((c) => c.id) },
+          {
+            meta: w.meta,
+            items: w.items,
+            ttlSeconds: w.ttl,
+            copyIds: w.copies.map((c) => c.id),
+            open: true,
+            sparse: true,
+            fresh: w.fresh,
+            ...(w.fresh && latestStart !== undefined ? { latestStart } : {}),
+          },
           now,
           this.ctx.stamp(),
         );
@@ -276,7 +309,7 @@ export class UserActor {
     if (scope === "global") this.auto.setGlobal(on, now, this.ctx.policy, requester);
     else this.auto.setStream(requester, on, now, this.ctx.policy);
     // Switching off closes every active collection (#auto); the next message opens new ones.
-    if (!on) this.open.clear();
+    if (!on) for (const e of this.peers.values()) delete e.open;
   }
 
   private async savePrefs(prefs: Prefs): Promise<void> {
@@ -309,11 +342,19 @@ export class UserActor {
     if (chat.form !== undefined) meta.form = chat.form;
     meta.count += items.length;
     for (const it of items) meta.lastAt = Math.max(meta.lastAt ?? it.at, it.at);
-    await this.ctx.store.writeCollection(this.owner, { meta, items }, now, this.ctx.stamp());
-    const cached = this.open.get(bareJid(chat.with));
-    if (cached && cached.open.key.with === meta.with && cached.open.key.start === meta.start) {
-      this.open.set(bareJid(chat.with), { open: openOf(meta), meta });
-    }
+    // Automatic collections have a bare `with`: only such a save can touch the peer's record,
+    // by writing to its open collection or by starting later than any collection with it.
+    const entry = chat.with.includes("/") ? undefined : await this.peer(chat.with);
+    const isOpen = entry?.open !== undefined && sameKey(entry.open.meta, meta);
+    const raises = entry !== undefined && (entry.latestStart === undefined || meta.start > entry.latestStart);
+    await this.ctx.store.writeCollection(
+      this.owner,
+      { meta, items, open: isOpen, ...(raises ? { latestStart: meta.start } : {}) },
+      now,
+      this.ctx.stamp(),
+    );
+    if (entry && isOpen) entry.open = { open: openOf(meta), meta };
+    if (entry && raises) entry.latestStart = meta.start;
     return { payload: renderSaveResult(meta).toString() };
   }
 
@@ -323,8 +364,9 @@ export class UserActor {
       const policy = this.ctx.policy;
       const autoOffAt = this.auto.lastSwitchedOffAt(now, policy);
       const keys: CollectionKey[] = [];
-      for (const e of this.open.values()) {
-        const o = e?.open;
+      await this.loadAllPeers();
+      for (const e of this.peers.values()) {
+        const o = e.open?.open;
         if (!o || !isStillOpen(o, now, policy.collectionIdleMs, autoOffAt)) continue;
         if (req.with !== undefined && !jidMatches(req.with, req.exactmatch, o.key.with)) continue;
         keys.push(o.key);
@@ -342,14 +384,41 @@ export class UserActor {
       targets = await matchCollections(this.ctx.store, this.owner, req);
     }
     if (targets.length === 0) return { error: itemNotFound() };
-    await this.ctx.store.removeCollections(this.owner, targets, now, this.ctx.stamp());
-    for (const t of targets) {
-      const peer = bareJid(t.with);
-      const o = this.open.get(peer)?.open;
-      if (o && o.key.with === t.with && o.key.start === t.start) this.open.set(peer, null);
-    }
+    // A removed collection that is its peer's open one takes the peer's record of it along.
+    if (targets.some((t) => !t.with.includes("/") && !this.peers.has(t.with))) await this.loadAllPeers();
+    const openKeys = targets.filter((t) => {
+      const o = this.peers.get(t.with)?.open;
+      return o !== undefined && sameKey(o.meta, t);
+    });
+    await this.ctx.store.removeCollections(this.owner, targets, now, this.ctx.stamp(), openKeys);
+    for (const t of openKeys) delete this.peers.get(t.with)!.open;
     return { payload: "" };
   }
+
+  /** Every peer's record not in memory yet, in one read of the owner's partition. */
+  private async loadAllPeers(): Promise<void> {
+    for (const [peerBare, state] of await this.ctx.store.peerStates(this.owner)) {
+      if (this.peers.has(peerBare)) continue;
+      const entry: PeerEntry = {};
+      if (state.open) entry.open = { open: openOf(state.open), meta: state.open };
+      if (state.latestStart !== undefined) entry.latestStart = state.latestStart;
+      this.peers.set(peerBare, entry);
+    }
+  }
+}
+
+const sameKey = (a: CollectionKey, b: CollectionKey): boolean => a.with === b.with && a.start === b.start;
+
+/**
+ * The payload to store: from what the edge read, or for jobs of earlier versions (which carry
+ * the stanza, and no `whole` even when it would differ) from the parsed stanza. Null: unreadable.
+ */
+function payloadFor(copy: FeedCopy, whole: boolean, msg: () => Element | null): string | null {
+  if (copy.body !== undefined && (!whole || copy.whole !== undefined || copy.stanza === undefined)) {
+    return whole ? (copy.whole ?? copy.body) : copy.body;
+  }
+  const full = msg();
+  return full ? payloadOf(full, whole) : null;
 }
 
 function openOf(meta: CollectionMeta): OpenCollection {

@@ -14,17 +14,21 @@ export interface FeedCopy {
   direction: "sent" | "received";
   /** Server timestamp, epoch ms. */
   at: number;
-  /** The original `<message/>` stanza, serialized. */
-  stanza: string;
   /**
-   * Read from the stanza at the edge, so the owner need not parse it again for the common
-   * case: prepared `from` and `to`, `<thread/>`, and the `<body/>` payload. Absent in jobs
-   * queued by nodes that did not read them; the owner then parses `stanza`.
+   * Read from the message at the edge, so the owner never parses it: prepared `from` and `to`,
+   * `<thread/>`, the `<body/>` payload, and every child (what save='message' keeps) when that
+   * differs from the body payload.
    */
   from?: string;
   to?: string;
   thread?: string;
   body?: string;
+  whole?: string;
+  /**
+   * The original `<message/>` stanza, serialized: only in jobs queued by nodes of earlier
+   * versions, which the owner then parses for what is missing above.
+   */
+  stanza?: string;
   /** A resend that an earlier edge may already have queued: check it against the applied ids. */
   recheck?: boolean;
   /** When the edge received it, epoch ms (for the arrival-to-durable delay). */

@@ -41,6 +41,8 @@ const schema = z.object({
   CASSANDRA_TLS: bool.default(false),
   CASSANDRA_TLS_CA_FILE: z.string().optional(),
   CASSANDRA_REPLICATION: replication.default("SimpleStrategy:1"),
+  CASSANDRA_MAX_WRITES_IN_FLIGHT: int(1, 4096).default(128),
+  CASSANDRA_MAX_READS_IN_FLIGHT: int(1, 4096).default(256),
   METRICS_HOST: z.string().default("0.0.0.0"),
   METRICS_PORT: int(0, 65535).default(9464),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -90,6 +92,10 @@ export interface Config {
     tls: boolean;
     tlsCaFile?: string;
     replication: Record<string, string>;
+    /** Requests of the shard owners' writers at Cassandra at once, at most (reads they make included). */
+    maxWritesInFlight: number;
+    /** Requests of the query path at Cassandra at once, at most. */
+    maxReadsInFlight: number;
   };
   metrics: { host: string; port: number };
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -181,6 +187,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tls: c.CASSANDRA_TLS,
       tlsCaFile: c.CASSANDRA_TLS_CA_FILE,
       replication: parseReplication(c.CASSANDRA_REPLICATION),
+      maxWritesInFlight: c.CASSANDRA_MAX_WRITES_IN_FLIGHT,
+      maxReadsInFlight: c.CASSANDRA_MAX_READS_IN_FLIGHT,
     },
     metrics: { host: c.METRICS_HOST, port: c.METRICS_PORT },
     logLevel: c.LOG_LEVEL,

@@ -135,8 +135,8 @@ export class ArchiveNode {
     this.cassandraUp = true;
     this.cassandra.on("hostDown", () => (this.cassandraUp = false));
     this.cassandra.on("hostUp", () => (this.cassandraUp = true));
-    this.store = new ArchiveStore(this.cassandra, this.metrics);
-    this.queries = new QueryService(this.store, {
+    this.store = new ArchiveStore(this.cassandra, this.metrics, c.cassandra.maxWritesInFlight);
+    this.queries = new QueryService(new ArchiveStore(this.cassandra, this.metrics, c.cassandra.maxReadsInFlight), {
       defaultMax: c.archive.defaultMax,
       maxPageSize: c.archive.maxPageSize,
       maxReplyBytes: c.archive.maxReplyBytes,
@@ -273,7 +273,7 @@ export class ArchiveNode {
       return;
     }
     if (state === "inflight") return;
-    const bytes = feed.copy.stanza.length + (feed.copy.body?.length ?? 0);
+    const bytes = (feed.copy.body?.length ?? 0) + (feed.copy.whole?.length ?? 0) + 200;
     if (!this.admission.admit(feed.feed, from, feed.seq, bytes)) {
       // Not taken: unacknowledged, it holds the acknowledgement back until the module resends it.
       this.acks.failed(feed.feed, [feed.seq]);

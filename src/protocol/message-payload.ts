@@ -6,15 +6,23 @@ import { NS_CLIENT } from "./namespaces.ts";
  * elements (`body`), or every child element (`message`), serialized.
  */
 export function payloadOf(msg: Element, whole: boolean): string {
-  const parts: string[] = [];
+  const p = messagePayloads(msg);
+  return whole ? p.whole : p.body;
+}
+
+/** Both payloads of a message in one pass: each child is serialized once. */
+export function messagePayloads(msg: Element): { body: string; whole: string } {
+  const bodies: string[] = [];
+  const all: string[] = [];
   for (const child of msg.children) {
     if (typeof child === "string") continue;
-    if (!whole && !(child.name === "body" && (child.attrs.xmlns === undefined || child.attrs.xmlns === NS_CLIENT))) continue;
-    // The stanza namespace is implied where the payload is rendered again.
     const ns = child.attrs.xmlns;
+    // The stanza namespace is implied where the payload is rendered again.
     if (ns === NS_CLIENT) delete child.attrs.xmlns;
-    parts.push(child.toString());
+    const text = child.toString();
     if (ns === NS_CLIENT) child.attrs.xmlns = ns;
+    all.push(text);
+    if (child.name === "body" && (ns === undefined || ns === NS_CLIENT)) bodies.push(text);
   }
-  return parts.join("");
+  return { body: bodies.join(""), whole: all.join("") };
 }

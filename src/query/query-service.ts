@@ -15,7 +15,7 @@ import { itemNotFound } from "../protocol/errors.ts";
 import { chatHeader, renderChat, renderChatItem, renderChange, renderList, renderModified } from "../protocol/render.ts";
 import { byteLength, fitToBudget } from "../protocol/size.ts";
 import type { ArchiveStore, PositionedItem } from "../store/archive-store.ts";
-import { scanOf, selectKeys } from "../actors/collection-filter.ts";
+import { selectKeys } from "../actors/collection-filter.ts";
 import { compareCollectionKeys } from "../archive/cursors.ts";
 import { ListKeyCache } from "./list-key-cache.ts";
 
@@ -103,12 +103,16 @@ export class QueryService {
     return { payload: renderList(out) };
   }
 
-  /** The rows of the page's keys, in order; a collection removed since the key scan is left out. */
+  /**
+   * The rows of the page's keys, in order; a collection removed since the key scan is left out.
+   * Without `with` the page's keys are consecutive and read as one range; with it they may be
+   * far apart among other peers' collections, and are read by key.
+   */
   private async pageRows(owner: string, req: Extract<ArchiveRequest, { op: "list" }>, keys: CollectionKey[]): Promise<CollectionMeta[]> {
     const first = keys[0];
     const last = keys[keys.length - 1];
     if (!first || !last) return [];
-    const rows = await this.store.readCollectionRange(owner, scanOf(req).peerBare, first, last);
+    const rows = req.with !== undefined ? await this.store.readCollections(owner, keys) : await this.store.readCollectionRange(owner, first, last);
     const byKey = new Map(rows.map((m) => [`${m.start}|${m.with}`, m]));
     return keys.map((k) => byKey.get(`${k.start}|${k.with}`)).filter((m): m is CollectionMeta => m !== undefined);
   }

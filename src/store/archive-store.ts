@@ -1,4 +1,5 @@
 import cassandra from "cassandra-driver";
+import pLimit, { type LimitFunction } from "p-limit";
 import type {
   ArchivedItem,
   Change,
@@ -24,10 +25,16 @@ export interface PositionedItem {
 }
 
 export interface CollectionScan {
-  /** Bare JID of the peer: read only that peer's partition. */
-  peerBare?: string;
   start?: number;
   end?: number;
+}
+
+/** What the owner's partition records about the collections with one bare peer. */
+export interface PeerState {
+  /** The automatic collection that new messages with this peer may join, if any. */
+  open?: CollectionMeta;
+  /** No collection whose `with` is this bare JID starts later than this (epoch ms). */
+  latestStart?: number;
 }
 
 /** A collection's state change to persist with its items. */
@@ -39,6 +46,17 @@ export interface CollectionWrite {
   ttlSeconds?: number;
   /** Feed copy ids applied by this write (recorded for de-duplication). */
   copyIds?: string[];
+  /** Record it as its peer's open collection too (the row the next automatic message reads). */
+  open?: boolean;
+  /** Record this as the latest start of any collection with the peer. */
+  latestStart?: number;
+  /** The key was never used before: it has no change-log entry to look up and replace. */
+  fresh?: boolean;
+  /**
+   * Fields the meta lacks are left as stored instead of cleared. For writers that never clear
+   * a field (automatic archiving): writing nulls would leave a tombstone per field per write.
+   */
+  sparse?: boolean;
 }
 
 
@@ -79,16 +97,10 @@ const listVersionQuery = (owner: string) => ({
   params: [owner, cassandra.types.Uuid.random()],
 });
 
-/** The table and WHERE clause of a collection scan (by owner, or by owner and peer). */
-function scanWhere(owner: string, scan: CollectionScan): { table: string; where: string; params: unknown[] } {
+/** The WHERE clause of a collection scan over the owner's partition. */
+function scanWhere(owner: string, scan: CollectionScan): { where: string; params: unknown[] } {
   const params: unknown[] = [owner];
   let where = "owner = ?";
-  let table = "collections";
-  if (scan.peerBare !== undefined) {
-    table = "collections_by_peer";
-    where += " AND peer = ?";
-    params.push(scan.peerBare);
-  }
   if (scan.start !== undefined) {
     where += " AND start >= ?";
     params.push(new Date(scan.start));
@@ -97,7 +109,7 @@ function scanWhere(owner: string, scan: CollectionScan): { table: string; where:
     where += " AND start < ?";
     params.push(new Date(scan.end));
   }
-  return { table, where, params };
+  return { where, params };
 }
 
 const ms = (d: unknown): number | undefined => (d instanceof Date ? d.getTime() : undefined);
@@ -126,6 +138,14 @@ function rowToMeta(r: Row): CollectionMeta {
   return meta;
 }
 
+function rowToPeerState(r: Row): PeerState {
+  const state: PeerState = {};
+  if (r.get("with_jid") !== null && r.get("start") !== null) state.open = rowToMeta(r);
+  const latest = ms(r.get("latest_start"));
+  if (latest !== undefined) state.latestStart = latest;
+  return state;
+}
+
 function rowToItem(r: Row): ArchivedItem {
   const item: ArchivedItem = {
     kind: r.get("kind") as ItemKind,
@@ -140,27 +160,36 @@ function rowToItem(r: Row): ArchivedItem {
 }
 
 const META_COLS = "thread, subject, version, count, last_at, previous, next, form, changed_at";
+const PEER_COLS = `with_jid, start, ${META_COLS}, latest_start`;
 
 /**
  * Cassandra access for one keyspace. Reads serve queries on any node; writes are
  * issued only by the owner of the user's shard, each stamped with its fenced timestamp.
  */
 export class ArchiveStore {
+  private readonly limit: LimitFunction;
+
+  /**
+   * `maxInFlight` bounds the requests this store has at Cassandra at once; the rest wait here in
+   * order. Unbounded, a backlog of jobs turns into thousands of concurrent requests: the
+   * driver refuses them once its connections are full, and the database spends itself on
+   * contention. The node gives its writers and its queries a store each, so queries never
+   * wait behind a write backlog.
+   */
   constructor(
     private readonly client: CassandraClient,
     private readonly metrics: Metrics,
-  ) {}
+    maxInFlight = 128,
+  ) {
+    this.limit = pLimit(maxInFlight);
+  }
 
   private exec(name: string, cql: string, params: unknown[], opts: cassandra.QueryOptions = {}) {
-    return this.metrics.timeCassandra(name, () =>
-      this.client.execute(cql, params, { prepare: true, ...opts }),
-    );
+    return this.limit(() => this.metrics.timeCassandra(name, () => this.client.execute(cql, params, { prepare: true, ...opts })));
   }
 
   private batch(name: string, queries: { query: string; params: unknown[] }[], opts: cassandra.QueryOptions) {
-    return this.metrics.timeCassandra(name, () =>
-      this.client.batch(queries, { prepare: true, ...opts }),
-    );
+    return this.limit(() => this.metrics.timeCassandra(name, () => this.client.batch(queries, { prepare: true, ...opts })));
   }
 
   /** Reads every row of a query, page by page. */
@@ -201,26 +230,23 @@ export class ArchiveStore {
     return r ? rowToMeta(r) : undefined;
   }
 
-  /** The most recent collection whose `with` is exactly `withJid` (the open-collection candidate). */
-  async latestWith(owner: string, withJid: string): Promise<CollectionMeta | undefined> {
-    const rs = await this.exec(
-      "collection_latest",
-      `SELECT with_jid, start, ${META_COLS} FROM collections_by_peer WHERE owner = ? AND peer = ?
-       ORDER BY start DESC, with_jid DESC LIMIT 20`,
-      [owner, bareJid(withJid)],
-    );
-    const r = rs.rows.find((row) => row.get("with_jid") === withJid);
-    return r ? rowToMeta(r) : undefined;
+  /** What the owner's partition records about a bare peer (undefined: no collection with it yet). */
+  async peerState(owner: string, peerBare: string): Promise<PeerState | undefined> {
+    const rs = await this.exec("peer_state_get", `SELECT ${PEER_COLS} FROM open_collections WHERE owner = ? AND peer = ?`, [owner, peerBare]);
+    const r = rs.first();
+    return r ? rowToPeerState(r) : undefined;
+  }
+
+  /** Every peer's record, by bare JID. */
+  async peerStates(owner: string): Promise<Map<string, PeerState>> {
+    const rows = await this.all("peer_states_scan", `SELECT peer, ${PEER_COLS} FROM open_collections WHERE owner = ?`, [owner]);
+    return new Map(rows.map((r) => [r.get("peer") as string, rowToPeerState(r)]));
   }
 
   /** Collections in [start, end), ordered by (start, with). */
   async scanCollections(owner: string, scan: CollectionScan): Promise<CollectionMeta[]> {
-    const { table, where, params } = scanWhere(owner, scan);
-    const rows = await this.all(
-      scan.peerBare !== undefined ? "collections_scan_peer" : "collections_scan",
-      `SELECT with_jid, start, ${META_COLS} FROM ${table} WHERE ${where}`,
-      params,
-    );
+    const { where, params } = scanWhere(owner, scan);
+    const rows = await this.all("collections_scan", `SELECT with_jid, start, ${META_COLS} FROM collections WHERE ${where}`, params);
     return rows.map(rowToMeta);
   }
 
@@ -229,26 +255,29 @@ export class ArchiveStore {
    * a list and find where any page of it begins, at a fraction of the cost of whole rows.
    */
   async scanCollectionKeys(owner: string, scan: CollectionScan): Promise<CollectionKey[]> {
-    const { table, where, params } = scanWhere(owner, scan);
-    const rows = await this.all(
-      scan.peerBare !== undefined ? "collection_keys_peer" : "collection_keys",
-      `SELECT start, with_jid FROM ${table} WHERE ${where}`,
-      params,
-      5000,
-    );
+    const { where, params } = scanWhere(owner, scan);
+    const rows = await this.all("collection_keys", `SELECT start, with_jid FROM collections WHERE ${where}`, params, 5000);
     return rows.map((r) => ({ with: r.get("with_jid") as string, start: (r.get("start") as Date).getTime() }));
   }
 
   /** Whole rows of the collections from `first` to `last` (both included), in (start, with) order. */
-  async readCollectionRange(owner: string, peerBare: string | undefined, first: CollectionKey, last: CollectionKey): Promise<CollectionMeta[]> {
-    const table = peerBare !== undefined ? "collections_by_peer" : "collections";
-    const where = peerBare !== undefined ? "owner = ? AND peer = ?" : "owner = ?";
-    const params: unknown[] = peerBare !== undefined ? [owner, peerBare] : [owner];
+  async readCollectionRange(owner: string, first: CollectionKey, last: CollectionKey): Promise<CollectionMeta[]> {
     const rows = await this.all(
-      peerBare !== undefined ? "collection_range_peer" : "collection_range",
-      `SELECT with_jid, start, ${META_COLS} FROM ${table}
-       WHERE ${where} AND (start, with_jid) >= (?, ?) AND (start, with_jid) <= (?, ?)`,
-      [...params, new Date(first.start), first.with, new Date(last.start), last.with],
+      "collection_range",
+      `SELECT with_jid, start, ${META_COLS} FROM collections
+       WHERE owner = ? AND (start, with_jid) >= (?, ?) AND (start, with_jid) <= (?, ?)`,
+      [owner, new Date(first.start), first.with, new Date(last.start), last.with],
+    );
+    return rows.map(rowToMeta);
+  }
+
+  /** Whole rows of these collections (those that exist), in (start, with) order: one read of the owner's partition. */
+  async readCollections(owner: string, keys: readonly CollectionKey[]): Promise<CollectionMeta[]> {
+    if (keys.length === 0) return [];
+    const rows = await this.all(
+      "collection_keys_get",
+      `SELECT with_jid, start, ${META_COLS} FROM collections WHERE owner = ? AND (start, with_jid) IN ?`,
+      [owner, keys.map((k) => new cassandra.types.Tuple(new Date(k.start), k.with))],
     );
     return rows.map(rowToMeta);
   }
@@ -290,20 +319,23 @@ export class ArchiveStore {
   }
 
   /**
-   * Persists items, then the collection rows, change log and de-duplication marks.
-   * Items go first: if the second step fails, a retry recomputes the same positions
-   * from the unchanged collection row and rewrites the same item rows (idempotent).
+   * Persists items, then the collection row with its change-log entry, peer state and
+   * de-duplication marks. Items go first: if the second step fails, a retry recomputes the same
+   * positions from the unchanged collection row and rewrites the same item rows (idempotent).
+   * Everything of the second step sits in the owner's partition, so it goes as one unlogged
+   * batch: a single mutation, applied whole or not at all, with no batch log to write.
    */
   async writeCollection(owner: string, write: CollectionWrite, changedAt: number, w: WriteStamp): Promise<void> {
     const { meta, items } = write;
     const ttl = write.ttlSeconds && write.ttlSeconds > 0 ? write.ttlSeconds : 0;
     const start = new Date(meta.start);
     const firstPos = meta.count - items.length;
+    const none = write.sparse ? cassandra.types.unset : null;
     if (items.length > 0) {
       const queries = items.map((it, i) => ({
         query: `INSERT INTO items (owner, with_jid, start, pos, kind, at, payload, name, jid)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`,
-        params: [owner, meta.with, start, firstPos + i, it.kind, new Date(it.at), it.payload, it.name ?? null, it.jid ?? null, ttl],
+        params: [owner, meta.with, start, firstPos + i, it.kind, new Date(it.at), it.payload, it.name ?? none, it.jid ?? none, ttl],
       }));
       // Same-partition unlogged batches: one round trip, applied atomically by the replica.
       // Bounded by bytes as well as count: Cassandra refuses a mutation over half a commit-log
@@ -312,69 +344,87 @@ export class ArchiveStore {
         await this.batch("items_write", chunk, { logged: false, timestamp: w.timestamp });
       }
     }
-    const metaParams = [
-      meta.thread ?? null,
-      meta.subject ?? null,
+    const metaParams = (absent: unknown) => [
+      meta.thread ?? absent,
+      meta.subject ?? absent,
       meta.version,
       meta.count,
-      meta.lastAt !== undefined ? new Date(meta.lastAt) : null,
-      keyText(meta.previous),
-      keyText(meta.next),
-      meta.form ?? null,
+      meta.lastAt !== undefined ? new Date(meta.lastAt) : absent,
+      keyText(meta.previous) ?? absent,
+      keyText(meta.next) ?? absent,
+      meta.form ?? absent,
       new Date(changedAt),
     ];
     const queries: { query: string; params: unknown[] }[] = [
       {
         query: `INSERT INTO collections (owner, start, with_jid, ${META_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`,
-        params: [owner, start, meta.with, ...metaParams, ttl],
+        params: [owner, start, meta.with, ...metaParams(none), ttl],
       },
-      {
-        query: `INSERT INTO collections_by_peer (owner, peer, start, with_jid, ${META_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`,
-        params: [owner, bareJid(meta.with), start, meta.with, ...metaParams, ttl],
-      },
-      ...(await this.changeQueries(owner, meta, false, changedAt)),
+      ...(await this.changeQueries(owner, meta, false, changedAt, write.fresh === true)),
     ];
+    const peer = bareJid(meta.with);
+    if (write.open) {
+      // The peer's record held another collection before this one's first write: clear its fields.
+      const openNone = meta.changedAt === undefined ? null : none;
+      queries.push({
+        query: `INSERT INTO open_collections (owner, peer, with_jid, start, ${META_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`,
+        params: [owner, peer, meta.with, start, ...metaParams(openNone), ttl],
+      });
+    }
+    if (write.latestStart !== undefined) {
+      // No TTL: the mark must outlive expired collections, or a new one could take an old key.
+      queries.push({
+        query: "UPDATE open_collections SET latest_start = ? WHERE owner = ? AND peer = ?",
+        params: [new Date(write.latestStart), owner, peer],
+      });
+    }
     // A collection written for the first time (or again after a removal) changes the user's
     // set of collections: query nodes must reload their copy of its keys.
     if (meta.changedAt === undefined) queries.push(listVersionQuery(owner));
     for (const id of write.copyIds ?? []) {
       queries.push({ query: "INSERT INTO feed_seen (owner, copy_id) VALUES (?, ?)", params: [owner, id] });
     }
-    // Logged: the collection's two rows, its change entry and the de-duplication marks land together.
-    await this.batch("collection_write", queries, { logged: true, timestamp: w.timestamp });
+    await this.batch("collection_write", queries, { logged: false, timestamp: w.timestamp });
     // The caller's copy now knows where its change-log entry sits.
     meta.changedAt = changedAt;
   }
 
-  /** Deletes collections with their items, leaving `removed` entries in the change log. */
-  async removeCollections(owner: string, metas: CollectionMeta[], changedAt: number, w: WriteStamp): Promise<void> {
+  /**
+   * Deletes collections with their items, leaving `removed` entries in the change log. For
+   * each key in `openKeys`, the peer's open-collection record goes too (its latest start stays).
+   */
+  async removeCollections(owner: string, metas: CollectionMeta[], changedAt: number, w: WriteStamp, openKeys: readonly CollectionKey[] = []): Promise<void> {
+    const isOpen = (m: CollectionMeta) => openKeys.some((k) => k.with === m.with && k.start === m.start);
     for (const meta of metas) {
       const start = new Date(meta.start);
+      // Items first: if the rest fails, the command runs again and finds the collection still there.
       await this.exec("items_delete", "DELETE FROM items WHERE owner = ? AND with_jid = ? AND start = ?", [owner, meta.with, start], {
         timestamp: w.timestamp,
       });
       const queries = [
         { query: "DELETE FROM collections WHERE owner = ? AND start = ? AND with_jid = ?", params: [owner, start, meta.with] },
-        {
-          query: "DELETE FROM collections_by_peer WHERE owner = ? AND peer = ? AND start = ? AND with_jid = ?",
-          params: [owner, bareJid(meta.with), start, meta.with],
-        },
-        ...(await this.changeQueries(owner, { ...meta, version: meta.version + 1 }, true, changedAt)),
+        ...(await this.changeQueries(owner, { ...meta, version: meta.version + 1 }, true, changedAt, false)),
         listVersionQuery(owner),
       ];
-      await this.batch("collection_remove", queries, { logged: true, timestamp: w.timestamp });
+      if (isOpen(meta)) {
+        queries.push({
+          query: `DELETE with_jid, start, ${META_COLS} FROM open_collections WHERE owner = ? AND peer = ?`,
+          params: [owner, bareJid(meta.with)],
+        });
+      }
+      await this.batch("collection_remove", queries, { logged: false, timestamp: w.timestamp });
     }
   }
 
   /**
    * The change-log rows of one change: the collection's previous entry goes, the new one comes.
    * The previous position is known from the collection row; only a collection written for the
-   * first time (perhaps re-created after a removal) needs a look-up.
+   * first time under a key used before (re-created after a removal) needs a look-up.
    */
-  private async changeQueries(owner: string, meta: CollectionMeta, removed: boolean, changedAt: number) {
+  private async changeQueries(owner: string, meta: CollectionMeta, removed: boolean, changedAt: number, fresh: boolean) {
     const start = new Date(meta.start);
     let prev = meta.changedAt;
-    if (prev === undefined) {
+    if (prev === undefined && !fresh) {
       const rs = await this.exec("change_pos_get", "SELECT changed_at FROM change_pos WHERE owner = ? AND with_jid = ? AND start = ?", [
         owner,
         meta.with,

@@ -6,7 +6,10 @@ import { MIGRATIONS, keyspaceCql } from "./schema.ts";
 
 export type CassandraClient = cassandra.Client;
 
-function baseOptions(cfg: Config["cassandra"]): cassandra.DseClientOptions {
+/** What connecting needs of the Cassandra settings (the in-flight bounds belong to the stores). */
+export type CassandraConnection = Omit<Config["cassandra"], "maxWritesInFlight" | "maxReadsInFlight">;
+
+function baseOptions(cfg: CassandraConnection): cassandra.DseClientOptions {
   const opts: cassandra.DseClientOptions = {
     contactPoints: cfg.contactPoints,
     localDataCenter: cfg.localDataCenter,
@@ -27,7 +30,7 @@ function baseOptions(cfg: Config["cassandra"]): cassandra.DseClientOptions {
  * Connects, creates the keyspace if missing and applies pending migrations.
  * Returns a client bound to the keyspace.
  */
-export async function connectCassandra(cfg: Config["cassandra"], log: Logger): Promise<CassandraClient> {
+export async function connectCassandra(cfg: CassandraConnection, log: Logger): Promise<CassandraClient> {
   const admin = new cassandra.Client(baseOptions(cfg));
   try {
     await admin.connect();

@@ -61,6 +61,24 @@ export const MIGRATIONS: Migration[] = [
       `CREATE TABLE IF NOT EXISTS list_versions (owner text PRIMARY KEY, version uuid)`,
     ],
   },
+  {
+    version: 4,
+    description: "per-peer state in the owner's partition; every write of a user's collection rows is one partition",
+    statements: [
+      // One row per (owner, bare peer): the automatic collection new messages may join (a copy
+      // of its collections row, written in the same batch) and the latest start of any
+      // collection with that peer (keys after it are free). In the owner's partition, so a
+      // collection's rows, change log and de-duplication marks land as one atomic mutation.
+      `CREATE TABLE IF NOT EXISTS open_collections (
+         owner text, peer text, with_jid text, start timestamp,
+         thread text, subject text, version int, count int, last_at timestamp,
+         previous text, next text, form text, changed_at timestamp,
+         latest_start timestamp,
+         PRIMARY KEY ((owner), peer))`,
+      // Listing by peer now filters the owner's keys (held by query nodes); nothing reads it.
+      `DROP TABLE IF EXISTS collections_by_peer`,
+    ],
+  },
 ];
 
 export function keyspaceCql(keyspace: string, replication: Record<string, string>): string {

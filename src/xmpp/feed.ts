@@ -1,7 +1,7 @@
 import type { Element } from "@xmpp/xml";
 import xml from "@xmpp/xml";
 import { parseDateTime } from "../protocol/datetime.ts";
-import { payloadOf } from "../protocol/message-payload.ts";
+import { messagePayloads } from "../protocol/message-payload.ts";
 import { bareJid, prepJid } from "../protocol/jid.ts";
 import { NS_CLIENT, NS_DELAY, NS_FEED, NS_FORWARD } from "../protocol/namespaces.ts";
 import type { FeedCopy } from "../cluster/shard-queues.ts";
@@ -52,7 +52,9 @@ export function readFeedMessage(el: Element, host: string): FeedStanza | undefin
   // The owner's side of the message must be the owner: the sender for a sent copy, the recipient for a received one.
   const ownSide = direction === "sent" ? from : to;
   if (bareJid(ownSide) !== owner) return { kind: "invalid", reason: "addresses" };
-  const out: FeedCopy = { id: `${feed}:${seq}`, owner, direction, at, stanza: inner.toString(), from, to, body: payloadOf(inner, false) };
+  const { body, whole } = messagePayloads(inner);
+  const out: FeedCopy = { id: `${feed}:${seq}`, owner, direction, at, from, to, body };
+  if (whole !== body) out.whole = whole;
   const thread = inner.getChildText("thread");
   if (thread !== null) out.thread = thread;
   return { kind: "copy", feed, seq, copy: out };

@@ -43,6 +43,37 @@ describe("readFeedMessage", () => {
     expect(r).toEqual({ kind: "invalid", reason: "timestamp" });
   });
 
+  it("carries the body payload, and every child only when that differs from it", () => {
+    const wrap = (...children: ReturnType<typeof xml>[]) =>
+      xml(
+        "message",
+        { from: "example.test", to: "archive.example.test" },
+        xml("copy", { xmlns: "urn:x-archive-cluster:feed:0", feed: "F", seq: "7", direction: "sent", owner: "alice@example.test" }),
+        xml(
+          "forwarded",
+          { xmlns: "urn:xmpp:forward:0" },
+          xml("delay", { xmlns: "urn:xmpp:delay", stamp: "2026-11-25T01:02:03Z" }),
+          xml("message", { xmlns: "jabber:client", from: "alice@example.test/p", to: "bob@x.org" }, ...children),
+        ),
+      );
+    const plain = readFeedMessage(wrap(xml("body", {}, "a<b")), "example.test");
+    expect(plain).toMatchObject({ kind: "copy", copy: { body: "<body>a&lt;b</body>" } });
+    expect(plain?.kind === "copy" && "whole" in plain.copy).toBe(false);
+    expect(plain?.kind === "copy" && "stanza" in plain.copy).toBe(false);
+    const rich = readFeedMessage(
+      wrap(xml("body", { "xml:lang": "en" }, "hi"), xml("active", { xmlns: "http://jabber.org/protocol/chatstates" }), xml("body", { "xml:lang": "de" }, "hallo"), xml("thread", {}, "T")),
+      "example.test",
+    );
+    expect(rich).toMatchObject({
+      kind: "copy",
+      copy: {
+        thread: "T",
+        body: '<body xml:lang="en">hi</body><body xml:lang="de">hallo</body>',
+        whole: '<body xml:lang="en">hi</body><active xmlns="http://jabber.org/protocol/chatstates"/><body xml:lang="de">hallo</body><thread>T</thread>',
+      },
+    });
+  });
+
   it("ignores messages that are not feed copies", () => {
     expect(readFeedMessage(xml("message", { from: "example.test" }, xml("body", {}, "x")), "example.test")).toBeUndefined();
   });
