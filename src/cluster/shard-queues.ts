@@ -65,8 +65,8 @@ if redis.call('SET', KEYS[1], '1', 'NX', 'EX', 86400) then return redis.call('IN
 return 0`;
 
 /** Copies jobs applied together, at most (a backlog is worked off in passes this large). */
-const GROUP_MAX_JOBS = 50;
-const GROUP_MAX_COPIES = 2000;
+const GROUP_MAX_JOBS = 200;
+const GROUP_MAX_COPIES = 5000;
 /** Gathering stops after this long (stalled jobs excepted), so the first job is not held up. */
 const GROUP_MAX_GATHER_MS = 200;
 /** Never more than this many jobs held at once, stalled ones included. */

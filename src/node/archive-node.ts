@@ -37,8 +37,13 @@ local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '-1')
 if tonumber(ARGV[2]) > cur then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
 return 1`;
 
-/** How long copies gather at the edge before they go to their shard's queue as one job. */
-const FEED_BATCH_MS = 100;
+/**
+ * How long copies gather at the edge before they go to their shard's queue as one job. Larger
+ * jobs cost Redis and the owner less per copy and let the owner write each collection once for
+ * more of its messages; an archive request flushes its shard's copies at once, so waiting here
+ * never reorders a user's messages and commands or hides a message from a query.
+ */
+const FEED_BATCH_MS = 500;
 
 /** A little over Redis's `appendfsync everysec` interval. */
 const ACK_DELAY_MS = 1100;
@@ -263,7 +268,10 @@ export class ArchiveNode {
     }
     if (feed.kind === "session") {
       const owner = feed.jid.split("/")[0]!;
-      await this.queues.enqueue(shardOf(owner, this.config.shardCount), { kind: "presence", owner, jid: feed.jid, online: feed.online, at: Date.now() });
+      const shard = shardOf(owner, this.config.shardCount);
+      // After the copies that came before it, so the owner sees them in the server's order.
+      await this.feedQueued(shard);
+      await this.queues.enqueue(shard, { kind: "presence", owner, jid: feed.jid, online: feed.online, at: Date.now() });
       return;
     }
     const state = this.acks.arrived(feed.feed, feed.seq);
@@ -333,6 +341,12 @@ export class ArchiveNode {
       if (this.feedChains.get(shard) === next) this.feedChains.delete(shard);
     });
     return next;
+  }
+
+  /** Resolves once every copy this edge took for the shard so far is in the shard's queue. */
+  private feedQueued(shard: number): Promise<void> {
+    void this.flushFeed(shard);
+    return this.feedChains.get(shard) ?? Promise.resolve();
   }
 
   private async queueCopies(shard: number, buf: FeedBuffer): Promise<void> {
@@ -419,6 +433,8 @@ export class ArchiveNode {
     if (requestedSaveModes(req).includes("stream")) return done({ error: featureNotImplemented("save='stream' is not supported") });
     const shard = shardOf(iq.owner, this.config.shardCount);
     try {
+      // Copies that arrived before the request go to the queue before it (or before its barrier).
+      await this.feedQueued(shard);
       if (QUERY_OPS.has(req.op)) {
         // Read-your-writes: every change queued for this shard before now is applied first.
         if (!(await this.queues.barrier(shard, this.config.readBarrierMs))) {
