@@ -92,6 +92,7 @@ async function runNode(env: Record<string, string>): Promise<Figures> {
   const gen = messages(DEFAULT_SHAPE, START_AT);
   const rss = rssSampler();
   const cpu0 = process.cpuUsage();
+  const elu0 = performance.eventLoopUtilization();
   const t0 = Date.now();
   let fed = 0;
   let lastReport = t0;
@@ -117,7 +118,9 @@ async function runNode(env: Record<string, string>): Promise<Figures> {
   }
   const seconds = (Date.now() - t0) / 1000;
   const c = process.cpuUsage(cpu0);
+  const elu = performance.eventLoopUtilization(elu0).utilization;
   const peakRss = rss.stop();
+  process.stdout.write(`  node: event loop busy ${(elu * 100).toFixed(0)}% of the run\n`);
   const counts = (await node.metrics.cassandraDuration.get()).values.filter((v) => v.metricName?.endsWith("_count"));
   process.stdout.write(
     `  node: Cassandra requests per 1000 copies: ${counts.map((v) => `${String(v.labels.statement)} ${((v.value * 1000) / durable).toFixed(0)}`).join(", ")}\n`,

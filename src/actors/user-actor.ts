@@ -106,7 +106,14 @@ export class UserActor {
   async ingest(copies: FeedCopy[], rerun = false): Promise<void> {
     this.lastUsed = Date.now();
     const suspects = copies.filter((c) => rerun || c.recheck).map((c) => c.id);
-    const seen = await this.ctx.store.seenCopies(this.owner, suspects);
+    // Peers not in memory yet are read side by side (and beside the applied-ids check), not one
+    // after another as copies come to need them.
+    const missing = new Set<string>();
+    for (const c of copies) {
+      const peer = c.direction === "sent" ? c.to : c.from;
+      if (peer !== undefined && !this.peers.has(bareJid(peer))) missing.add(bareJid(peer));
+    }
+    const [seen] = await Promise.all([this.ctx.store.seenCopies(this.owner, suspects), ...[...missing].map((p) => this.peer(p))]);
     const writes = new Map<string, PendingWrite>();
     const inBatch = new Set<string>();
     for (const copy of copies) {

@@ -161,6 +161,11 @@ function rowToItem(r: Row): ArchivedItem {
 
 const META_COLS = "thread, subject, version, count, last_at, previous, next, form, changed_at";
 const PEER_COLS = `with_jid, start, ${META_COLS}, latest_start`;
+// Statements of the write path, built once: the driver finds a prepared statement by its text,
+// and a string built anew for every write would be hashed anew every time.
+const Q_ITEM = "INSERT INTO items (owner, with_jid, start, pos, kind, at, payload, name, jid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?";
+const Q_COLLECTION = `INSERT INTO collections (owner, start, with_jid, ${META_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`;
+const Q_OPEN = `INSERT INTO open_collections (owner, peer, with_jid, start, ${META_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`;
 
 /**
  * Cassandra access for one keyspace. Reads serve queries on any node; writes are
@@ -333,8 +338,7 @@ export class ArchiveStore {
     const none = write.sparse ? cassandra.types.unset : null;
     if (items.length > 0) {
       const queries = items.map((it, i) => ({
-        query: `INSERT INTO items (owner, with_jid, start, pos, kind, at, payload, name, jid)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`,
+        query: Q_ITEM,
         params: [owner, meta.with, start, firstPos + i, it.kind, new Date(it.at), it.payload, it.name ?? none, it.jid ?? none, ttl],
       }));
       // Same-partition unlogged batches: one round trip, applied atomically by the replica.
@@ -357,7 +361,7 @@ export class ArchiveStore {
     ];
     const queries: { query: string; params: unknown[] }[] = [
       {
-        query: `INSERT INTO collections (owner, start, with_jid, ${META_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`,
+        query: Q_COLLECTION,
         params: [owner, start, meta.with, ...metaParams(none), ttl],
       },
       ...(await this.changeQueries(owner, meta, false, changedAt, write.fresh === true)),
@@ -367,7 +371,7 @@ export class ArchiveStore {
       // The peer's record held another collection before this one's first write: clear its fields.
       const openNone = meta.changedAt === undefined ? null : none;
       queries.push({
-        query: `INSERT INTO open_collections (owner, peer, with_jid, start, ${META_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`,
+        query: Q_OPEN,
         params: [owner, peer, meta.with, start, ...metaParams(openNone), ttl],
       });
     }

@@ -9,7 +9,17 @@ import { domainOf } from "./feed.ts";
 /** How an IQ reached the component, so the answer goes back the same way. */
 export type Envelope =
   | { kind: "direct"; from: string; to: string; id: string }
-  | { kind: "delegated"; outerFrom: string; outerTo: string; outerId: string; innerFrom: string; innerId: string; owner: string };
+  | {
+      kind: "delegated";
+      outerFrom: string;
+      outerTo: string;
+      outerId: string;
+      innerFrom: string;
+      innerId: string;
+      owner: string;
+      /** What the request was addressed to (the user's bare JID or server), if anything: the answer comes from it. */
+      innerTo?: string;
+    };
 
 export interface ArchiveIq {
   /** Prepared full (or bare) JID of the requesting resource. */
@@ -60,6 +70,7 @@ export function routeIq(el: Element, domains: ReadonlySet<string>, componentJid:
       owner,
     };
     const innerTo = inner.attrs.to === undefined ? undefined : prepJid(String(inner.attrs.to));
+    if (innerTo) envelope.innerTo = innerTo;
     if (innerTo !== undefined && innerTo !== owner && innerTo !== from) {
       return { kind: "refuse", error: forbidden("another account's archive"), envelope };
     }
@@ -96,8 +107,11 @@ export function replyIq(envelope: Envelope, componentJid: string, result: { payl
   if (envelope.kind === "direct") {
     return xml("iq", { type, from: envelope.to, to: envelope.from, id: envelope.id }, ...children);
   }
-  // Prosody drops the inner answer unless it names jabber:client explicitly.
-  const inner = xml("iq", { xmlns: NS_CLIENT, type, id: envelope.innerId, to: envelope.innerFrom, from: envelope.owner }, ...children);
+  // Prosody drops the inner answer unless it names jabber:client explicitly. The answer comes
+  // from what the request was addressed to (ejabberd checks this; a client may match on it),
+  // else from the user's bare JID, which is what a request without `to` addresses.
+  const from = envelope.innerTo ?? envelope.owner;
+  const inner = xml("iq", { xmlns: NS_CLIENT, type, id: envelope.innerId, to: envelope.innerFrom, from }, ...children);
   return xml(
     "iq",
     { type: "result", from: componentJid, to: envelope.outerFrom, id: envelope.outerId },

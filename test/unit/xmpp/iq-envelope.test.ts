@@ -90,6 +90,19 @@ describe("replyIq", () => {
     expect(inner.attrs).toMatchObject({ xmlns: "jabber:client", type: "result", id: "inner", to: "alice@example.test/phone", from: "alice@example.test" });
   });
 
+  it.each([
+    ["the user's bare JID", "Alice@example.test", "alice@example.test"],
+    ["the server", "example.test", "example.test"],
+    ["another user (refused)", "bob@example.test", "bob@example.test"],
+  ])("answers a request addressed to %s from that address", (_n, to, from) => {
+    const r = routeIq(delegated("example.test", { from: "alice@example.test/phone", to }), domains, COMP);
+    if (r.kind !== "archive" && r.kind !== "refuse") throw new Error("expected an answer");
+    const env = r.kind === "archive" ? r.iq.envelope : r.envelope;
+    const out = replyIq(env, COMP, r.kind === "archive" ? { payload: pref() } : { error: r.error });
+    const inner = out.getChild("delegation")!.getChild("forwarded")!.getChild("iq")!;
+    expect(inner.attrs).toMatchObject({ to: "alice@example.test/phone", from });
+  });
+
   it("puts the error inside the delegated answer, the outer IQ staying a result", () => {
     const r = routeIq(delegated("example.test", { from: "alice@example.test/phone", to: "bob@example.test" }), domains, COMP);
     if (r.kind !== "refuse") throw new Error("expected refuse");
