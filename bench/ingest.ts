@@ -218,7 +218,7 @@ async function runBaseline(env: Record<string, string>): Promise<Figures> {
         ...(fresh
           ? [
               { query: Q.latest, params: [start, g.owner, g.coll.with] },
-              { query: Q.listVersion, params: [g.owner, cassandra.types.Uuid.random()] },
+              { query: Q.listVersion, params: [g.owner, cassandra.types.TimeUuid.now()] },
             ]
           : [{ query: Q.unchange, params: [g.owner, g.coll.changedAt, g.coll.with, start] }]),
         { query: Q.change, params: [g.owner, now, g.coll.with, start, g.coll.version, false] },

@@ -14,15 +14,19 @@ export const MAX_OFFSET_US = 2 ** EPOCH_SHIFT - 1;
  */
 export class FenceClock {
   private last = -1;
+  /** The epoch's part of every timestamp, computed once. */
+  private readonly base: Long;
   constructor(
     readonly epoch: number,
     private readonly acquiredAtMs: number,
-  ) {}
+  ) {
+    this.base = Long.fromNumber(epoch).shiftLeft(EPOCH_SHIFT);
+  }
 
   next(nowMs = Date.now()): Long {
     const offset = Math.max(this.last + 1, Math.floor((nowMs - this.acquiredAtMs) * 1000));
     this.last = Math.min(offset, MAX_OFFSET_US);
-    return Long.fromNumber(this.epoch).shiftLeft(EPOCH_SHIFT).add(Long.fromNumber(this.last));
+    return this.base.add(Long.fromNumber(this.last));
   }
 
   /** True when the offset space is nearly used up and the lease should be taken anew. */
