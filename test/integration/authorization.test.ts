@@ -4,7 +4,8 @@ import type { ArchiveNode } from "../../src/node/archive-node.ts";
 import { chats, errorCondition, list, NS, retrieve, rsm, save } from "./support/archive.ts";
 import { chat, connectClient, xml, type TestClient } from "./support/client.ts";
 import { resetRedis, startNode, waitUntil } from "./support/node.ts";
-import { createAccount, stackEnv, uniqueName, type Account } from "./support/stack.ts";
+import { stackEnv, uniqueName } from "./support/stack.ts";
+import { userPool, type User } from "./support/users.ts";
 
 // Every archive operation that user A can aim at user B's archive, by every route A has
 // through the real Prosody: A must get an error or only A's own data, and B's archive must
@@ -30,10 +31,6 @@ const ROMEO = `romeo-${tag}@montague.test`;
 const J_START = "2020-01-01T00:00:00Z";
 const SECRETS = [B_BODY, B_THREAD, JULIET, ROMEO];
 
-interface User {
-  acc: Account;
-  c: TestClient;
-}
 /** A user who attacks B's archive, with one collection of its own to recognise. */
 interface Attacker extends User {
   own: { with: string; start: string };
@@ -48,14 +45,8 @@ let C: User;
 let bConv: { with: string; start: string };
 let bBefore: string;
 let bPushesBefore: number;
-const open: TestClient[] = [];
-
-async function user(prefix: string, domain?: string): Promise<User> {
-  const acc = createAccount(prefix, domain);
-  const c = await connectClient(acc);
-  open.push(c);
-  return { acc, c };
-}
+const users = userPool();
+const user = (prefix: string, domain?: string): Promise<User> => users.user(prefix, domain);
 
 /** Sends an IQ with any attributes (the support helper sets only `to`) and waits for its answer. */
 async function rawIq(c: TestClient, attrs: Record<string, string>, payload: Element, timeoutMs = 10_000): Promise<Element> {
@@ -162,7 +153,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const c of open) await c.stop();
+  await users.stopAll();
   await node?.stop();
 });
 
@@ -388,8 +379,7 @@ const innerIq = (type: "get" | "set", payload: Element) => xml("iq", { xmlns: "j
 
 /** A fresh connection of A, for stanzas after which the server closes the stream. */
 async function throwaway(): Promise<{ c: TestClient; streamError: Promise<string | undefined> }> {
-  const c = await connectClient(A.acc, `evil-${Math.random().toString(36).slice(2, 8)}`);
-  open.push(c);
+  const c = users.track(await connectClient(A.acc, `evil-${Math.random().toString(36).slice(2, 8)}`));
   const streamError = new Promise<string | undefined>((resolve) => {
     const t = setTimeout(() => resolve(undefined), 10_000);
     c.xmpp.on("element", (el: Element) => {
