@@ -59,11 +59,6 @@ export function planPage<K>(req: RsmRequest, max: number, decode: (cursor: strin
   return { ok: true, value: { kind: "first", limit } };
 }
 
-/** Whether storage should read this plan in descending order (then reverse the rows). */
-export function readsBackward<K>(plan: PagePlan<K>): boolean {
-  return plan.kind === "before" || plan.kind === "last";
-}
-
 /** Half-open range of positions [from, to) in a result set of `count` items. */
 export interface PositionRange {
   from: number;
@@ -163,38 +158,6 @@ export function pageOfSorted<T, K>(
     page.firstIndex = range.from;
   }
   return { ok: true, value: page };
-}
-
-/**
- * Assembles a page from rows a keyset query returned in read order (descending for
- * {@link readsBackward} plans). `firstIndex` comes from the plan where it is derivable
- * (first, index, last); for cursor plans pass `precedingCount` (items before the first row)
- * if storage knows it, else the page has no index.
- */
-export function pageFromRows<T, K>(
-  plan: PagePlan<K>,
-  rowsInReadOrder: readonly T[],
-  count: number,
-  encodeItem: (item: T) => string,
-  precedingCount?: number,
-): Page<T> {
-  const items = readsBackward(plan) ? [...rowsInReadOrder].reverse() : [...rowsInReadOrder];
-  const page: Page<T> = { items, count };
-  const firstItem = items[0];
-  const lastItem = items[items.length - 1];
-  if (firstItem === undefined || lastItem === undefined) return page;
-  page.first = encodeItem(firstItem);
-  page.last = encodeItem(lastItem);
-  const index =
-    plan.kind === "first"
-      ? 0
-      : plan.kind === "index"
-        ? plan.index
-        : plan.kind === "last"
-          ? Math.max(0, count - items.length)
-          : precedingCount;
-  if (index !== undefined) page.firstIndex = index;
-  return page;
 }
 
 /**

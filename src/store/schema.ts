@@ -75,8 +75,9 @@ export const MIGRATIONS: Migration[] = [
          previous text, next text, form text, changed_at timestamp,
          latest_start timestamp,
          PRIMARY KEY ((owner), peer))`,
-      // Listing by peer now filters the owner's keys (held by query nodes); nothing reads it.
-      `DROP TABLE IF EXISTS collections_by_peer`,
+      // collections_by_peer is no longer written or read (listing by peer filters the owner's
+      // keys). It is not dropped here: a node still running the earlier steps beside this one
+      // (several nodes starting on a new keyspace) alters it in step 2.
     ],
   },
 ];

@@ -103,14 +103,14 @@ async function main(): Promise<void> {
   await db.shutdown();
 
   const shardCount = 16;
-  const nodes = makeCluster(3, {
+  const nodes = (cluster = makeCluster(3, {
     keyspace: KEYSPACE,
     redisDb: REDIS_DB,
     shardCount,
     leaseTtlMs: LEASE_TTL_MS,
     basePort: 19480,
     logDir: join(ROOT, ".local", "fault"),
-  });
+  }));
   for (const n of nodes) n.start();
   const deadline = Date.now() + 60_000;
   while (!(await findEdge(nodes)) || (await Promise.all(nodes.map((n) => n.readiness()))).some((r) => !r?.ready)) {
@@ -386,8 +386,12 @@ async function verify(db: cassandra.Client, senders: Account[], peers: Account[]
   return { archived, lost, duplicated, orderViolations, collectionMismatches };
 }
 
-main().catch((err: unknown) => {
+/** The nodes started, so that a failed report does not leave them running. */
+let cluster: NodeProcess[] = [];
+
+main().catch(async (err: unknown) => {
   process.stderr.write(`fault report failed: ${(err as Error).stack ?? String(err)}\n`);
+  await Promise.all(cluster.map((n) => n.kill().catch(() => undefined)));
   process.exit(1);
 });
 

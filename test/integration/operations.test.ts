@@ -67,7 +67,12 @@ describe("operations", () => {
     let text = "";
     await waitUntil(async () => {
       text = await scrape();
-      return value(text, "xmpp_archive_messages_rejected_total") > 0 && value(text, "xmpp_archive_messages_dropped_total", 'reason="preference"') > 0;
+      // B's copy goes through B's shard, which a's list does not wait for.
+      return (
+        value(text, "xmpp_archive_messages_rejected_total") > 0 &&
+        value(text, "xmpp_archive_messages_dropped_total", 'reason="preference"') > 0 &&
+        value(text, "xmpp_archive_messages_archived_total", 'direction="received"') > 0
+      );
     }, 20_000, 200);
     for (const name of [
       "process_cpu_seconds_total",

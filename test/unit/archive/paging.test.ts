@@ -5,12 +5,10 @@ import type { CollectionKey, Page, Parsed, RsmRequest } from "../../../src/archi
 import {
   clampMax,
   pageFromRange,
-  pageFromRows,
   pageOfPositions,
   pageOfSorted,
   planPage,
   readCovers,
-  readsBackward,
   speculativeRead,
 } from "../../../src/archive/paging.ts";
 import type { KeyedCodec, PositionRange } from "../../../src/archive/paging.ts";
@@ -61,11 +59,6 @@ describe("planPage", () => {
       const r = planPage(req, 10, dec);
       expect(r.ok ? undefined : r.error).toMatchObject({ type: "cancel", condition: "item-not-found" });
     }
-  });
-  it("readsBackward", () => {
-    expect(readsBackward(ok(planPage({ before: "" }, 5, dec)))).toBe(true);
-    expect(readsBackward(ok(planPage({ before: m(2) }, 5, dec)))).toBe(true);
-    expect(readsBackward(ok(planPage({ after: m(2) }, 5, dec)))).toBe(false);
   });
 });
 
@@ -211,29 +204,6 @@ describe("pageOfSorted", () => {
         expect(back.flat()).toEqual(all);
       }),
     );
-  });
-});
-
-describe("pageFromRows (keyset storage)", () => {
-  const enc = (n: number): string => m(n);
-  it("forward rows keep their order; index derives from the plan", () => {
-    const plan = ok(planPage({}, 3, messageCursor.decode));
-    expect(pageFromRows(plan, [0, 1, 2], 10, enc)).toEqual({ items: [0, 1, 2], first: m(0), last: m(2), firstIndex: 0, count: 10 });
-    const idx = ok(planPage({ index: 4 }, 3, messageCursor.decode));
-    expect(pageFromRows(idx, [4, 5, 6], 10, enc).firstIndex).toBe(4);
-  });
-  it("backward rows are reversed; the last page's index is count minus its size", () => {
-    const plan = ok(planPage({ before: "" }, 3, messageCursor.decode));
-    expect(pageFromRows(plan, [9, 8, 7], 10, enc)).toEqual({ items: [7, 8, 9], first: m(7), last: m(9), firstIndex: 7, count: 10 });
-  });
-  it("cursor plans take the index from storage when known", () => {
-    const plan = ok(planPage({ after: m(2) }, 3, messageCursor.decode));
-    expect(pageFromRows(plan, [3, 4], 10, enc).firstIndex).toBeUndefined();
-    expect(pageFromRows(plan, [3, 4], 10, enc, 3).firstIndex).toBe(3);
-  });
-  it("empty rows: count only", () => {
-    const plan = ok(planPage({ after: m(9) }, 3, messageCursor.decode));
-    expect(pageFromRows(plan, [], 10, enc, 10)).toEqual({ items: [], count: 10 });
   });
 });
 
