@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import cassandra from "cassandra-driver";
 import type { Config } from "../config/config.ts";
@@ -44,22 +45,58 @@ export async function connectCassandra(cfg: CassandraConnection, log: Logger): P
   return client;
 }
 
+/** How long a migration lock outlives a node that died holding it. */
+const LOCK_TTL_SECONDS = 300;
+
+/**
+ * Applies the missing migration steps. Nodes that start together on a keyspace take turns:
+ * one holds a lock (a lightweight transaction on `schema_lock`, expiring should it die) and
+ * applies the steps; the others wait for it and then find nothing left to do. Concurrent schema
+ * changes are best avoided in Cassandra, and a later step may undo what an earlier one made.
+ */
 export async function migrate(client: CassandraClient, log: Logger): Promise<number> {
   await client.execute(
     `CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY, description text, applied_at timestamp)`,
   );
+  await client.execute(`CREATE TABLE IF NOT EXISTS schema_lock (id int PRIMARY KEY, holder text)`);
+  const holder = randomUUID();
+  for (;;) {
+    const applied = await appliedVersions(client);
+    if (MIGRATIONS.every((m) => applied.has(m.version))) return Math.max(0, ...applied);
+    const rs = await client.execute(
+      `INSERT INTO schema_lock (id, holder) VALUES (0, ?) IF NOT EXISTS USING TTL ${LOCK_TTL_SECONDS}`,
+      [holder],
+      { prepare: true },
+    );
+    if (rs.first()?.get("[applied]") !== true) {
+      log.info("another node is migrating the keyspace; waiting");
+      await new Promise((r) => setTimeout(r, 500));
+      continue;
+    }
+    try {
+      return await applyMissing(client, log);
+    } finally {
+      await client.execute(`DELETE FROM schema_lock WHERE id = 0 IF holder = ?`, [holder], { prepare: true }).catch(() => undefined);
+    }
+  }
+}
+
+async function appliedVersions(client: CassandraClient): Promise<Set<number>> {
   const rs = await client.execute(`SELECT version FROM schema_migrations`);
-  const applied = new Set(rs.rows.map((r) => r.get("version") as number));
+  return new Set(rs.rows.map((r) => r.get("version") as number));
+}
+
+async function applyMissing(client: CassandraClient, log: Logger): Promise<number> {
+  const applied = await appliedVersions(client);
   let current = Math.max(0, ...applied);
   for (const m of MIGRATIONS) {
     if (applied.has(m.version)) continue;
-    // Steps are idempotent (IF NOT EXISTS, or an ALTER whose "already exists" is ignored),
-    // so two nodes migrating at once converge.
+    // Steps are idempotent (IF NOT EXISTS, or an ALTER whose "already exists" is ignored), so a
+    // step cut short by a crash (its lock then expires) can run again.
     for (const stmt of m.statements) {
       try {
         await client.execute(stmt);
       } catch (err) {
-        // Another node applied the same step first.
         if (!/already exist|conflicts with an existing column/i.test((err as Error).message)) throw err;
       }
     }

@@ -1,4 +1,5 @@
 import { Redis } from "ioredis";
+import { pino } from "pino";
 import { createLogger } from "../../src/log/logger.ts";
 import { connectCassandra } from "../../src/store/cassandra-client.ts";
 import { MIGRATIONS } from "../../src/store/schema.ts";
@@ -144,6 +145,36 @@ describe("operations", () => {
       expect(versions.rows.map((r) => r.get("version") as number).sort()).toEqual(MIGRATIONS.map((m) => m.version));
     } finally {
       await client.shutdown();
+    }
+  });
+
+  it("migrates a new keyspace once when three nodes start on it together", async () => {
+    const env = stackEnv();
+    const keyspace = `archive_race_${Date.now().toString(36)}`;
+    const cfg = {
+      contactPoints: env.CASSANDRA_CONTACT_POINTS!.split(","),
+      localDataCenter: env.CASSANDRA_LOCAL_DC!,
+      keyspace,
+      tls: false,
+      replication: { class: "SimpleStrategy", replication_factor: "1" },
+    };
+    // Each node's log, to count the steps it applied.
+    const applied: number[] = [];
+    const logFor = () => pino({ level: "info" }, { write: (line: string) => void (JSON.parse(line).msg === "schema migration applied" && applied.push(1)) });
+    const clients = await Promise.all([0, 1, 2].map(() => connectCassandra(cfg, logFor())));
+    try {
+      const c = clients[0]!;
+      // One node applied every step; the others waited for it.
+      expect(applied).toHaveLength(MIGRATIONS.length);
+      const versions = await c.execute("SELECT version FROM schema_migrations");
+      expect(versions.rows.map((r) => r.get("version") as number).sort()).toEqual(MIGRATIONS.map((m) => m.version));
+      // Every table of the last step is there, and the lock was given back.
+      const tables = await c.execute("SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?", [keyspace]);
+      expect(tables.rows.map((r) => r.get("table_name") as string)).toEqual(expect.arrayContaining(["open_collections", "list_versions", "collections"]));
+      expect((await c.execute("SELECT holder FROM schema_lock WHERE id = 0")).rows).toHaveLength(0);
+      await c.execute(`DROP KEYSPACE ${keyspace}`);
+    } finally {
+      await Promise.all(clients.map((c) => c.shutdown()));
     }
   });
 });
