@@ -45,6 +45,17 @@ return 1`;
  */
 const FEED_BATCH_MS = 500;
 
+/** Whether `p` settles within `ms`. */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true as const), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** A little over Redis's `appendfsync everysec` interval. */
 const ACK_DELAY_MS = 1100;
 
@@ -434,7 +445,10 @@ export class ArchiveNode {
     const shard = shardOf(iq.owner, this.config.shardCount);
     try {
       // Copies that arrived before the request go to the queue before it (or before its barrier).
-      await this.feedQueued(shard);
+      // While Redis cannot take them, the request waits no longer than a barrier would.
+      if (!(await within(this.feedQueued(shard), this.config.readBarrierMs))) {
+        return done({ error: stanzaError("wait", "resource-constraint", "the archive is catching up; try again") });
+      }
       if (QUERY_OPS.has(req.op)) {
         // Read-your-writes: every change queued for this shard before now is applied first.
         if (!(await this.queues.barrier(shard, this.config.readBarrierMs))) {
