@@ -24,7 +24,7 @@ import { renderPref, renderPrefPush, type PrefPush } from "../protocol/render-pr
 import { renderSaveResult } from "../protocol/render.ts";
 import { payloadOf } from "../protocol/message-payload.ts";
 import { parseElement } from "../protocol/xmlfrag.ts";
-import type { ArchiveStore, WriteStamp } from "../store/archive-store.ts";
+import type { ArchiveStore, PeerState, WriteStamp } from "../store/archive-store.ts";
 import { matchCollections } from "./collection-filter.ts";
 
 /** What a command produced: the IQ result payload (serialized) or an error, and preference pushes. */
@@ -189,10 +189,7 @@ export class UserActor {
   private async peer(peerBare: string): Promise<PeerEntry> {
     let entry = this.peers.get(peerBare);
     if (entry) return entry;
-    const state = await this.ctx.store.peerState(this.owner, peerBare);
-    entry = {};
-    if (state?.open) entry.open = { open: openOf(state.open), meta: state.open };
-    if (state?.latestStart !== undefined) entry.latestStart = state.latestStart;
+    entry = entryOf(await this.ctx.store.peerState(this.owner, peerBare));
     this.peers.set(peerBare, entry);
     return entry;
   }
@@ -405,11 +402,7 @@ export class UserActor {
   /** Every peer's record not in memory yet, in one read of the owner's partition. */
   private async loadAllPeers(): Promise<void> {
     for (const [peerBare, state] of await this.ctx.store.peerStates(this.owner)) {
-      if (this.peers.has(peerBare)) continue;
-      const entry: PeerEntry = {};
-      if (state.open) entry.open = { open: openOf(state.open), meta: state.open };
-      if (state.latestStart !== undefined) entry.latestStart = state.latestStart;
-      this.peers.set(peerBare, entry);
+      if (!this.peers.has(peerBare)) this.peers.set(peerBare, entryOf(state));
     }
   }
 }
@@ -426,6 +419,14 @@ function payloadFor(copy: FeedCopy, whole: boolean, msg: () => Element | null): 
   }
   const full = msg();
   return full ? payloadOf(full, whole) : null;
+}
+
+/** The actor's entry for a peer from its stored record (none: no collection with the peer yet). */
+function entryOf(state: PeerState | undefined): PeerEntry {
+  const entry: PeerEntry = {};
+  if (state?.open) entry.open = { open: openOf(state.open), meta: state.open };
+  if (state?.latestStart !== undefined) entry.latestStart = state.latestStart;
+  return entry;
 }
 
 function openOf(meta: CollectionMeta): OpenCollection {
