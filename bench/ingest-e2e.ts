@@ -4,7 +4,7 @@ import { Redis } from "ioredis";
 import { ROOT, stackEnv } from "../test/integration/support/stack.ts";
 import { CountingComponent } from "./counting-component.ts";
 import { cpuSeconds, findPid, machineCpu, NodeChild, ProsodyInstance } from "./e2e-stack.ts";
-import { connectPeer, xml, type Element, type PeerClient } from "./peer-xmpp.ts";
+import { connectPeers, xml, type Element, type PeerClient } from "./peer-xmpp.ts";
 import { report, type Row } from "./stats.ts";
 
 // Ingest end to end: real @xmpp/client senders write chat messages to local recipients through
@@ -98,18 +98,8 @@ async function connectLoad(): Promise<Load> {
     }
   };
   const names = [...Array.from({ length: SENDERS }, (_, i) => senderName(i)), ...Array.from({ length: RECIPIENTS }, (_, i) => recipientName(i))];
-  const byName = new Map<string, PeerClient>();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 10 }, async () => {
-      while (next < names.length) {
-        const n = names[next++]!;
-        const c = await connectPeer(C2S_PORT, DOMAIN, n, PASSWORD, onStanza);
-        all.push(c);
-        byName.set(n, c);
-      }
-    }),
-  );
+  const byName = await connectPeers(C2S_PORT, DOMAIN, names, PASSWORD, (_name, el) => onStanza(el));
+  all.push(...byName.values());
   load.senders = Array.from({ length: SENDERS }, (_, i) => byName.get(senderName(i))!);
   return load;
 }

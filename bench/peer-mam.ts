@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { ROOT } from "../test/integration/support/stack.ts";
-import { connectPeer, xml, type Element, type PeerClient } from "./peer-xmpp.ts";
+import { connectPeer, connectPeers, xml, type Element, type PeerClient } from "./peer-xmpp.ts";
 import { ensureSqliteCli, lit, sqlite, sqliteValue } from "./peer-sqlite.ts";
 import { pct, report, timeMany, type Row } from "./stats.ts";
 
@@ -103,20 +103,6 @@ async function ensureAccounts(state: string, names: string[]): Promise<void> {
   );
 }
 
-async function connectAll(names: string[], onStanza: (name: string, el: Element) => void): Promise<Map<string, PeerClient>> {
-  const out = new Map<string, PeerClient>();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 10 }, async () => {
-      while (next < names.length) {
-        const n = names[next++]!;
-        out.set(n, await connectPeer(C2S_PORT, DOMAIN, n, PASSWORD, (el) => onStanza(n, el)));
-      }
-    }),
-  );
-  return out;
-}
-
 /** Waits until cond() holds; fails when progress() has not moved for STALL_MS. */
 async function waitUntil(cond: () => boolean, progress: () => number, what: string, everyMs = 5): Promise<void> {
   let last = progress();
@@ -198,7 +184,7 @@ async function connectIngestClients(): Promise<Clients> {
     },
   };
   const names = [...Array.from({ length: SENDERS }, (_, i) => senderName(i)), ...Array.from({ length: RECIPIENTS }, (_, i) => recipientName(i))];
-  c.all = await connectAll(names, (_name, el) => {
+  c.all = await connectPeers(C2S_PORT, DOMAIN, names, PASSWORD, (_name, el) => {
     if (!el.is("message")) return;
     if (el.attrs.type === "error") c.bounced++;
     else if (el.getChild("body")) c.delivered++;

@@ -41,3 +41,24 @@ export async function connectPeer(port: number, domain: string, username: string
     },
   };
 }
+
+/** Connects every named account, ten logins at a time, each stanza reported with its account's name. */
+export async function connectPeers(
+  port: number,
+  domain: string,
+  names: readonly string[],
+  password: string,
+  onStanza: (name: string, el: Element) => void,
+): Promise<Map<string, PeerClient>> {
+  const out = new Map<string, PeerClient>();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 10 }, async () => {
+      while (next < names.length) {
+        const n = names[next++]!;
+        out.set(n, await connectPeer(port, domain, n, password, (el) => onStanza(n, el)));
+      }
+    }),
+  );
+  return out;
+}
