@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import cassandra from "cassandra-driver";
 import type { FeedCopy } from "../src/cluster/shard-queues.ts";
 import { createLogger } from "../src/log/logger.ts";
@@ -160,6 +161,8 @@ async function runBaseline(env: Record<string, string>): Promise<Figures> {
     changePos: "INSERT INTO change_pos (owner, with_jid, start, changed_at) VALUES (?, ?, ?, ?)",
     seen: "INSERT INTO feed_seen (owner, copy_id) VALUES (?, ?)",
   };
+  const uuidNode = randomBytes(6);
+  const uuidClock = randomBytes(2);
   type Coll = { with: string; start: number; count: number; version: number; lastAt: number; changedAt?: Date };
   const open = new Map<string, Coll>();
   const gen = messages(DEFAULT_SHAPE, START_AT);
@@ -218,7 +221,7 @@ async function runBaseline(env: Record<string, string>): Promise<Figures> {
         ...(fresh
           ? [
               { query: Q.latest, params: [start, g.owner, g.coll.with] },
-              { query: Q.listVersion, params: [g.owner, cassandra.types.TimeUuid.now()] },
+              { query: Q.listVersion, params: [g.owner, cassandra.types.TimeUuid.now(uuidNode, uuidClock)] },
             ]
           : [{ query: Q.unchange, params: [g.owner, g.coll.changedAt, g.coll.with, start] }]),
         { query: Q.change, params: [g.owner, now, g.coll.with, start, g.coll.version, false] },

@@ -54,6 +54,9 @@ interface PendingWrite {
   fresh: boolean;
 }
 
+/** Peer records read with the preferences when an actor loads, at most. */
+const PEERS_PRELOADED = 32;
+
 /** What the actor knows of the collections with one bare peer (mirrors the stored peer state). */
 interface PeerEntry {
   /** The open automatic collection, with the stored row it was last written as. */
@@ -74,6 +77,8 @@ export class UserActor {
    * (loaded lazily from storage; kept current so appends and new keys need no read).
    */
   private readonly peers = new Map<string, PeerEntry>();
+  /** `peers` holds every stored peer record: a peer missing from it has none, with no read. */
+  private peersComplete: boolean;
   /** Resources that asked for preferences and are still online: they get pushes (D18). */
   private readonly prefListeners = new Set<string>();
   lastUsed = Date.now();
@@ -82,13 +87,21 @@ export class UserActor {
     readonly owner: string,
     private prefs: Prefs,
     private readonly ctx: ActorContext,
+    peers: { states: Map<string, PeerState>; complete: boolean },
   ) {
     this.auto = new AutoState(prefs.autoGlobal);
+    for (const [peerBare, state] of peers.states) this.peers.set(peerBare, entryOf(state));
+    this.peersComplete = peers.complete;
   }
 
+  /**
+   * Preferences and, read beside them, the peer records of a user with few peers: a user who
+   * talks to someone new then needs no read to learn there is nothing stored. Users with
+   * more peers than that have them read one by one as they come up, so memory stays bounded.
+   */
   static async load(owner: string, ctx: ActorContext): Promise<UserActor> {
-    const prefs = (await ctx.store.loadPrefs(owner)) ?? emptyPrefs();
-    return new UserActor(owner, prefs, ctx);
+    const [prefs, peers] = await Promise.all([ctx.store.loadPrefs(owner), ctx.store.somePeerStates(owner, PEERS_PRELOADED)]);
+    return new UserActor(owner, prefs ?? emptyPrefs(), ctx, peers);
   }
 
   presence(jid: string, online: boolean, now: number): void {
@@ -109,7 +122,7 @@ export class UserActor {
     // Peers not in memory yet are read side by side (and beside the applied-ids check), not one
     // after another as copies come to need them.
     const missing = new Set<string>();
-    for (const c of copies) {
+    for (const c of this.peersComplete ? [] : copies) {
       const peer = c.direction === "sent" ? c.to : c.from;
       if (peer !== undefined && !this.peers.has(bareJid(peer))) missing.add(bareJid(peer));
     }
@@ -189,7 +202,7 @@ export class UserActor {
   private async peer(peerBare: string): Promise<PeerEntry> {
     let entry = this.peers.get(peerBare);
     if (entry) return entry;
-    entry = entryOf(await this.ctx.store.peerState(this.owner, peerBare));
+    entry = this.peersComplete ? {} : entryOf(await this.ctx.store.peerState(this.owner, peerBare));
     this.peers.set(peerBare, entry);
     return entry;
   }
@@ -401,9 +414,11 @@ export class UserActor {
 
   /** Every peer's record not in memory yet, in one read of the owner's partition. */
   private async loadAllPeers(): Promise<void> {
+    if (this.peersComplete) return;
     for (const [peerBare, state] of await this.ctx.store.peerStates(this.owner)) {
       if (!this.peers.has(peerBare)) this.peers.set(peerBare, entryOf(state));
     }
+    this.peersComplete = true;
   }
 }
 

@@ -384,8 +384,10 @@ export class ArchiveNode {
     this.released(buf);
     // Redis syncs its append-only file once a second: acknowledge only after that, so a copy
     // the server forgets is on disk even if Redis crashes right after taking it.
+    // Only the sequence numbers wait for it, not the copies themselves.
+    const acked = buf.seqs;
     setTimeout(() => {
-      for (const [feed, { host, seqs }] of buf.seqs) {
+      for (const [feed, { host, seqs }] of acked) {
         const upTo = this.acks.durable(feed, seqs);
         if (upTo !== undefined) this.link.send(ackStanza(this.config.component.jid, host, feed, upTo)).catch(() => undefined);
       }

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import cassandra from "cassandra-driver";
 import pLimit, { type LimitFunction } from "p-limit";
 import type {
@@ -92,10 +93,15 @@ export function chunksOf<Q>(queries: Q[], items: ArchivedItem[], maxCount: numbe
   return out;
 }
 
+// A time-based value is unique per process through its clock ticks; the node and clock parts
+// are drawn once per process rather than from random bytes on every call.
+const UUID_NODE = randomBytes(6);
+const UUID_CLOCK = randomBytes(2);
+
 const listVersionQuery = (owner: string) => ({
   query: "INSERT INTO list_versions (owner, version) VALUES (?, ?)",
-  // Any value it never had before will do: a time-based one needs no random bytes per write.
-  params: [owner, cassandra.types.TimeUuid.now()],
+  // Any value it never had before will do.
+  params: [owner, cassandra.types.TimeUuid.now(UUID_NODE, UUID_CLOCK)],
 });
 
 /** The WHERE clause of a collection scan over the owner's partition. */
@@ -247,6 +253,16 @@ export class ArchiveStore {
   async peerStates(owner: string): Promise<Map<string, PeerState>> {
     const rows = await this.all("peer_states_scan", `SELECT peer, ${PEER_COLS} FROM open_collections WHERE owner = ?`, [owner]);
     return new Map(rows.map((r) => [r.get("peer") as string, rowToPeerState(r)]));
+  }
+
+  /**
+   * The first `limit` peer records of the owner's partition, in one read. `complete`: these are
+   * all of them, so a peer not among them has no record.
+   */
+  async somePeerStates(owner: string, limit: number): Promise<{ states: Map<string, PeerState>; complete: boolean }> {
+    const rs = await this.exec("peer_states_get", `SELECT peer, ${PEER_COLS} FROM open_collections WHERE owner = ? LIMIT ?`, [owner, limit + 1]);
+    const rows = rs.rows.slice(0, limit);
+    return { states: new Map(rows.map((r) => [r.get("peer") as string, rowToPeerState(r)])), complete: rs.rows.length <= limit };
   }
 
   /** Collections in [start, end), ordered by (start, with). */

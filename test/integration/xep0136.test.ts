@@ -354,6 +354,25 @@ describe("collection state across actor reloads", () => {
     expect(cols[0]!.attrs.version).toBe("0");
   });
 
+  it("continues every open collection of a user with more peers than a reload reads at once", async () => {
+    const a = await user("many");
+    // Peers with no account of their own: the sender's copies are archived all the same.
+    const peers = Array.from({ length: 40 }, (_, i) => `many-peer-${String(i).padStart(2, "0")}-${Date.now().toString(36)}@${a.acc.domain}`);
+    for (const p of peers) await a.c.xmpp.send(chat(p, `first ${p}`));
+    const total = async () => Number(setOf((await list(a.c)).getChild("list", NS)).count);
+    await waitUntil(async () => (await total()) === peers.length, 20_000, 200);
+    node.passivateIdle(0);
+    for (const p of peers) await a.c.xmpp.send(chat(p, `second ${p}`));
+    // Each second message joins its peer's collection: no new collection, two messages in each.
+    for (const p of [peers[0]!, peers[20]!, peers[39]!]) {
+      const [col] = await settled(a.c, p, (cols) => cols.length === 1);
+      await waitUntil(async () => (await bodies(a.c, col!)).length === 2, 20_000, 200);
+      expect(await bodies(a.c, col!)).toEqual([`first ${p}`, `second ${p}`]);
+    }
+    await waitUntil(async () => (await Promise.all(peers.map(async (p) => chats(await list(a.c, { with: p })).map((c) => c.attrs.version)))).every((v) => v.length === 1 && v[0] === "1"), 20_000, 250);
+    expect(await total()).toBe(peers.length);
+  });
+
   it("keeps automatic messages out of a collection uploaded with the peer's bare JID", async () => {
     const a = await user("upa");
     const b = await user("upb");
