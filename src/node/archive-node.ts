@@ -107,6 +107,10 @@ export class ArchiveNode {
   private readonly limiter: RateLimiter;
   private readonly admission: EdgeAdmission;
   private readonly highWater = new Map<string, Promise<number>>();
+  /** The same, once read. */
+  private readonly highWaterKnown = new Map<string, number>();
+  /** Copies waiting for a high-water read. */
+  private highWaiting = 0;
   private readonly feedBuffers = new Map<number, FeedBuffer>();
   private readonly feedChains = new Map<number, Promise<void>>();
   private flushTimer: NodeJS.Timeout | undefined;
@@ -200,6 +204,7 @@ export class ArchiveNode {
       this.acks.reset();
       this.admission.reset();
       this.highWater.clear();
+      this.highWaterKnown.clear();
       for (const host of this.domains) this.link.send(resyncStanza(c.component.jid, host)).catch(() => undefined);
     });
     this.link.start();
@@ -301,7 +306,19 @@ export class ArchiveNode {
     }
     this.metrics.edgeBytes.set(this.admission.bytesHeld);
     // Copies at or below what any edge already queued are resends: the owner checks them.
-    if (feed.seq <= (await this.feedHighWater(feed.feed))) feed.copy.recheck = true;
+    // Known already (and no copy still waiting for a read, which this one must not overtake):
+    // no await, so a copy costs no extra turn of the event loop.
+    const known = this.highWaiting === 0 ? this.highWaterKnown.get(feed.feed) : undefined;
+    if (known !== undefined) {
+      if (feed.seq <= known) feed.copy.recheck = true;
+    } else {
+      this.highWaiting++;
+      try {
+        if (feed.seq <= (await this.feedHighWater(feed.feed))) feed.copy.recheck = true;
+      } finally {
+        this.highWaiting--;
+      }
+    }
     const shard = shardOf(feed.copy.owner, this.config.shardCount);
     let buf = this.feedBuffers.get(shard);
     if (!buf) {
@@ -326,6 +343,10 @@ export class ArchiveNode {
         (v) => Number(v ?? -1),
         () => Number.POSITIVE_INFINITY, // unknown: check everything
       );
+      const asked = p;
+      void p.then((n) => {
+        if (this.highWater.get(feed) === asked) this.highWaterKnown.set(feed, n);
+      });
       this.highWater.set(feed, p);
     }
     return p;

@@ -31,23 +31,31 @@ function validDomain(domain: string): boolean {
  */
 export function prepJid(s: string): string | null {
   if (typeof s !== "string" || s === "") return null;
-  // The same few JIDs come again and again (every copy names its owner and peer).
-  const hit = prepared.get(s);
+  // The same JIDs come again and again (every copy names its owner and peer).
+  let hit = recent.get(s);
   if (hit !== undefined) return hit;
-  const out = prepJidUncached(s);
+  hit = older.get(s);
+  const out = hit !== undefined ? hit : prepJidUncached(s);
   if (s.length <= PREPARED_MAX_LENGTH) {
-    if (prepared.size >= PREPARED_MAX) prepared.clear();
-    prepared.set(s, out);
+    if (recent.size >= PREPARED_PER_GENERATION) {
+      older = recent;
+      recent = new Map();
+    }
+    recent.set(s, out);
   }
   return out;
 }
 
 /**
- * Recently prepared JIDs (a pure function of the input, so always safe to reuse); bounded in
- * count and in the length of what is kept, so hostile input cannot make it large.
+ * Recently prepared JIDs (a pure function of the input, so always safe to reuse), in two
+ * generations: when the newer fills up it becomes the older one, and what is still in use moves
+ * back, so a working set a little larger than one generation keeps hitting instead of being
+ * dropped all at once. Bounded in count and in the length of what is kept, so hostile input
+ * cannot make it large.
  */
-const prepared = new Map<string, string | null>();
-const PREPARED_MAX = 10_000;
+let recent = new Map<string, string | null>();
+let older = new Map<string, string | null>();
+const PREPARED_PER_GENERATION = 20_000;
 const PREPARED_MAX_LENGTH = 256;
 
 function prepJidUncached(s: string): string | null {
