@@ -1,3 +1,4 @@
+import { Parser, type Element } from "@xmpp/xml";
 import { Redis } from "ioredis";
 import { loadConfig } from "../src/config/config.ts";
 import { createLogger } from "../src/log/logger.ts";
@@ -22,6 +23,20 @@ export function copyStanzas(m: ChatMessage, feed: string, seq: number): string[]
   const out = [one("sent", m.from, seq)];
   if (m.to.endsWith(`@${HOST}`)) out.push(one("received", m.to, seq + 1));
   return out;
+}
+
+/**
+ * The component stream's parser as the node's XMPP connection runs it: one parser for the whole
+ * stream, fed text as it comes off the socket, each stanza handed on as it closes.
+ */
+export function componentStream(onStanza: (el: Element) => void): { write(data: string): void } {
+  const parser = new Parser();
+  parser.on("element", onStanza);
+  parser.on("error", (err: Error) => {
+    throw err;
+  });
+  parser.write(`<stream:stream xmlns="jabber:component:accept" xmlns:stream="http://etherx.jabber.org/streams" from="${COMPONENT}">`);
+  return { write: (data) => parser.write(data) };
 }
 
 /**
