@@ -41,10 +41,15 @@ export function prepJid(s: string): string | null {
       older = recent;
       recent = new Map();
     }
-    recent.set(s, out);
+    // Copies, so that the cache never keeps alive the larger string (a whole chunk of the XML
+    // stream) that a parsed attribute may be a slice of.
+    recent.set(detached(s), out === null ? null : detached(out));
   }
   return out;
 }
+
+/** `s` in storage of its own: concatenating flattens it into a new string before slicing. */
+const detached = (s: string): string => ` ${s}`.slice(1);
 
 /**
  * Recently prepared JIDs (a pure function of the input, so always safe to reuse), in two
@@ -55,7 +60,7 @@ export function prepJid(s: string): string | null {
  */
 let recent = new Map<string, string | null>();
 let older = new Map<string, string | null>();
-const PREPARED_PER_GENERATION = 20_000;
+const PREPARED_PER_GENERATION = 10_000;
 const PREPARED_MAX_LENGTH = 256;
 
 function prepJidUncached(s: string): string | null {
@@ -74,10 +79,17 @@ function prepJidUncached(s: string): string | null {
   }
   if (!validDomain(domain)) return null;
 
-  const parsed = new jid.JID(local ?? null, domain, resource ?? null);
+  // Every character XEP-0106 escapes but the backslash is refused above, so without one there is
+  // nothing to escape and the prepared form is the parts case-folded (as @xmpp/jid would give,
+  // at a fraction of the cost: this runs for every copy's addresses that are not cached).
+  if (local === undefined || !local.includes("\\")) {
+    const bare = local === undefined ? domain.toLowerCase() : `${local.toLowerCase()}@${domain.toLowerCase()}`;
+    return resource === undefined ? bare : `${bare}/${resource}`;
+  }
+  const parsed = new jid.JID(local, domain, resource ?? null);
   // @xmpp/jid silently applies XEP-0106 escaping to localparts it finds unsafe (e.g. a lone
   // backslash); such input is not a JID this service can store faithfully.
-  if (local !== undefined && parsed.local !== local.toLowerCase()) return null;
+  if (parsed.local !== local.toLowerCase()) return null;
   return parsed.toString();
 }
 

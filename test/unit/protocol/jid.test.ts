@@ -1,3 +1,5 @@
+import jid from "@xmpp/jid";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { bareJid, prepJid } from "../../../src/protocol/jid.ts";
 
@@ -46,5 +48,37 @@ describe("prepJid", () => {
   it("bareJid", () => {
     expect(bareJid("juliet@capulet.com/chamber")).toBe("juliet@capulet.com");
     expect(bareJid("capulet.com")).toBe("capulet.com");
+  });
+});
+
+describe("prepJid against @xmpp/jid", () => {
+  // What the prepared form must equal for every accepted input: @xmpp/jid's, built from the
+  // NFC-normalized parts (the prepared form is computed without it unless a backslash needs it).
+  const viaLibrary = (s: string): string => {
+    const input = s.normalize("NFC");
+    const slash = input.indexOf("/");
+    const address = slash === -1 ? input : input.slice(0, slash);
+    const at = address.indexOf("@");
+    let domain = at === -1 ? address : address.slice(at + 1);
+    if (domain.endsWith(".")) domain = domain.slice(0, -1);
+    return new jid.JID(at === -1 ? null : address.slice(0, at), domain, slash === -1 ? null : input.slice(slash + 1)).toString();
+  };
+  const char = fc.constantFrom(..."aZé\u0301.-_@/\\ 2c0:xYq😀".split(/(?:)/u));
+
+  it("gives the library's form for every JID it accepts", () => {
+    fc.assert(
+      fc.property(fc.array(char, { maxLength: 24 }).map((cs) => cs.join("")), (s) => {
+        const out = prepJid(s);
+        if (out !== null) expect(out).toBe(viaLibrary(s));
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it("gives the same answer from its cache as when first asked", () => {
+    const s = `Cached${Date.now()}@Example.COM/Res`;
+    const first = prepJid(s);
+    expect(prepJid(s)).toBe(first);
+    expect(first).toBe(viaLibrary(s));
   });
 });
