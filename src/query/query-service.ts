@@ -12,7 +12,7 @@ import {
 } from "../archive/paging.ts";
 import { timeItems } from "../archive/secs.ts";
 import { itemNotFound } from "../protocol/errors.ts";
-import { chatHeader, renderChat, renderChatItem, renderChange, renderList, renderModified } from "../protocol/render.ts";
+import { chatHeader, chatHeaderSizeBound, renderChat, renderChatItem, renderChange, renderList, renderModified } from "../protocol/render.ts";
 import { byteLength, fitToBudget } from "../protocol/size.ts";
 import type { ArchiveStore, PositionedItem } from "../store/archive-store.ts";
 import { selectKeys } from "../actors/collection-filter.ts";
@@ -99,7 +99,7 @@ export class QueryService {
       page.first = collectionCursor.encode({ with: m0.with, start: m0.start });
       page.last = collectionCursor.encode({ with: mN.with, start: mN.start });
     }
-    const out = cut(page, (c) => chatHeader(c), this.budget(), isBackward(req.rsm), (c) => collectionCursor.encode({ with: c.with, start: c.start }));
+    const out = cut(page, (c) => chatHeader(c), this.budget(), isBackward(req.rsm), (c) => collectionCursor.encode({ with: c.with, start: c.start }), chatHeaderSizeBound);
     return { payload: renderList(out) };
   }
 
@@ -217,8 +217,20 @@ function isBackward(rsm: { before?: string; after?: string; index?: number }): b
   return rsm.before !== undefined && (rsm.after === undefined || rsm.after === "") && rsm.index === undefined;
 }
 
-/** Cuts a page short so its items fit the byte budget (D8), keeping the end nearest the cursor. */
-function cut<T>(page: Page<T>, render: (item: T) => Element, budget: number, backward: boolean, uid: ((item: T) => string) | undefined): Page<T> {
+/**
+ * Cuts a page short so its items fit the byte budget (D8), keeping the end nearest the cursor.
+ * With `bound` (more bytes than an item can take), items are only rendered to be measured when
+ * the bounds together exceed the budget.
+ */
+function cut<T>(
+  page: Page<T>,
+  render: (item: T) => Element,
+  budget: number,
+  backward: boolean,
+  uid: ((item: T) => string) | undefined,
+  bound?: (item: T) => number,
+): Page<T> {
+  if (bound && page.items.reduce((sum, it) => sum + bound(it), 0) <= budget) return page;
   const ordered = backward ? [...page.items].reverse() : page.items;
   const n = Math.max(1, fitToBudget(ordered, render, budget));
   if (n >= page.items.length) return page;

@@ -1,14 +1,18 @@
+import { Element } from "@xmpp/xml";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Change, CollectionMeta, Prefs, TimedItem } from "../../../src/archive/model.ts";
 import { emptyPrefs } from "../../../src/archive/model.ts";
 import { renderPref, renderPrefPush, type ServerPrefDefaults } from "../../../src/protocol/render-pref.ts";
 import {
+  chatHeaderSizeBound,
   renderChat,
   renderChatItem,
   renderList,
   renderModified,
   renderSaveResult,
 } from "../../../src/protocol/render.ts";
+import { parseSendableFragment } from "../../../src/protocol/xmlfrag.ts";
 import { canon, t } from "./helpers.ts";
 
 const A = "urn:xmpp:archive";
@@ -255,5 +259,44 @@ describe("renderModified", () => {
   });
   it("nothing modified", () => {
     expect(renderModified({ items: [], count: 0 }).toString()).toBe(`<modified xmlns="${A}"/>`);
+  });
+});
+
+describe("renderChatItem of a plain-text body", () => {
+  // Built without parsing: it must serialize exactly as the parsed payload does.
+  const viaParse = (payload: string): string => {
+    const el = new Element("to", { secs: "0" });
+    for (const n of parseSendableFragment(payload) ?? []) el.cnode(n);
+    return el.toString();
+  };
+  const text = fc.array(fc.constantFrom(..."ab >\"'\t\n\r\u0001\u00e9😀\uFFFE".split(/(?:)/u)), { maxLength: 16 }).map((cs) => cs.join(""));
+
+  it("serializes as the parsed payload would", () => {
+    fc.assert(
+      fc.property(text, (s) => {
+        const payload = `<body>${s}</body>`;
+        expect(renderChatItem({ kind: "to", at: 0, secs: 0, payload }).toString()).toBe(viaParse(payload));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it("leaves payloads with markup or references to the parser", () => {
+    for (const payload of ["<body>a &amp; b</body>", "<body>x<b/>y</body>", "<body xml:lang='en'>hi</body>", "<body></body><subject>s</subject>"]) {
+      expect(renderChatItem({ kind: "to", at: 0, secs: 0, payload }).toString()).toBe(viaParse(payload));
+    }
+  });
+});
+
+describe("chatHeaderSizeBound", () => {
+  it("is never below the header's serialized size", () => {
+    const str = fc.array(fc.constantFrom(..."a&<>\"'\u0001é😀\uFFFE".split(/(?:)/u)), { minLength: 1, maxLength: 40 }).map((cs) => cs.join(""));
+    fc.assert(
+      fc.property(str, fc.option(str, { nil: undefined }), fc.option(str, { nil: undefined }), fc.nat(), fc.integer({ min: 0, max: 253402300799999 }), (w, subject, thread, version, start) => {
+        const meta: CollectionMeta = { with: w, start, version, count: 0, ...(subject !== undefined ? { subject } : {}), ...(thread !== undefined ? { thread } : {}) };
+        expect(Buffer.byteLength(renderSaveResult(meta).getChild("chat")!.toString())).toBeLessThanOrEqual(chatHeaderSizeBound(meta));
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
