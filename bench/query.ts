@@ -8,7 +8,7 @@ import { QueryService } from "../src/query/query-service.ts";
 import { ArchiveStore } from "../src/store/archive-store.ts";
 import { connectCassandra } from "../src/store/cassandra-client.ts";
 import { ROOT, stackEnv } from "../test/integration/support/stack.ts";
-import { pct, report, timeMany, type Row } from "./stats.ts";
+import { pct, report, timeInterleaved, type Row } from "./stats.ts";
 
 // Query latency against archive depth: one user with COLLECTIONS x PER_COLLECTION messages;
 // list and retrieve pages of 100 at the first, middle and last position, through the node's
@@ -16,7 +16,7 @@ import { pct, report, timeMany, type Row } from "./stats.ts";
 
 const COLLECTIONS = Number(process.env.BENCH_COLLECTIONS ?? 1000);
 const PER_COLLECTION = Number(process.env.BENCH_PER_COLLECTION ?? 1000);
-const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 400);
 const PAGE = 100;
 const OWNER = "bench-owner@example.test";
 const BASE = Date.UTC(2024, 0, 1);
@@ -77,8 +77,7 @@ async function main(): Promise<void> {
   const midMsg = Math.floor(PER_COLLECTION / 2);
   const rows: Row[] = [];
   const measure = async (what: string, node: () => Promise<unknown>, raw: () => Promise<unknown>) => {
-    const a = await timeMany(SAMPLES, node);
-    const b = await timeMany(SAMPLES, raw);
+    const [a, b] = await timeInterleaved(SAMPLES, node, raw);
     rows.push({
       query: what,
       "node p50 ms": pct(a, 50),
@@ -120,7 +119,7 @@ async function main(): Promise<void> {
   );
 
   report(ROOT, "query", `Query latency: one user, ${COLLECTIONS} collections x ${PER_COLLECTION} messages, pages of ${PAGE}`, rows, [
-    `node = the node's query path (QueryService: Cassandra read, paging, secs, rendering); raw = plain cassandra-driver read of the same rows; ${SAMPLES} samples each after warm-up.`,
+    `node = the node's query path (QueryService: Cassandra read, paging, secs, rendering); raw = plain cassandra-driver read of the same rows; ${SAMPLES} samples each after warm-up, node and raw taken alternately.`,
   ]);
   await client.shutdown();
 }

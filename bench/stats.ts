@@ -13,6 +13,35 @@ export async function timeMany(n: number, fn: () => Promise<unknown>, warmup = M
   return out;
 }
 
+/**
+ * Times two calls alternately, `n` samples each after a warm-up, so that both see the same
+ * conditions (a compaction, another process's burst) rather than one of them alone; which of
+ * the two goes first alternates too.
+ */
+export async function timeInterleaved(n: number, a: () => Promise<unknown>, b: () => Promise<unknown>, warmup = Math.min(20, n)): Promise<[number[], number[]]> {
+  for (let i = 0; i < warmup; i++) {
+    await a();
+    await b();
+  }
+  const ta: number[] = [];
+  const tb: number[] = [];
+  const one = async (fn: () => Promise<unknown>, out: number[]) => {
+    const t = process.hrtime.bigint();
+    await fn();
+    out.push(Number(process.hrtime.bigint() - t) / 1e6);
+  };
+  for (let i = 0; i < n; i++) {
+    if (i % 2 === 0) {
+      await one(a, ta);
+      await one(b, tb);
+    } else {
+      await one(b, tb);
+      await one(a, ta);
+    }
+  }
+  return [ta, tb];
+}
+
 export function pct(samples: number[], p: number): number {
   const s = [...samples].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
