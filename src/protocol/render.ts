@@ -1,6 +1,6 @@
 // Results of save, list, retrieve and modified (XEP-0136 §4, §6, §7).
 import { Element } from "@xmpp/xml";
-import type { Change, CollectionKey, CollectionMeta, Page, TimedItem } from "../archive/model.ts";
+import type { ArchivedItem, Change, CollectionKey, CollectionMeta, Page, TimedItem } from "../archive/model.ts";
 import { formatDateTime } from "./datetime.ts";
 import { NS_ARCHIVE } from "./namespaces.ts";
 import { hasSet, renderSet } from "./rsm.ts";
@@ -43,6 +43,16 @@ export function renderList(page: Page<CollectionMeta>): Element {
   for (const meta of page.items) list.cnode(chatHeader(meta));
   if (hasSet(page)) list.cnode(renderSet(page));
   return list;
+}
+
+/**
+ * More bytes than {@link renderChatItem} can give an item: every character it keeps grows to at
+ * most six bytes serialized (`"` in an attribute becomes `&quot;`, `>` in text `&gt;`, a
+ * character XML cannot carry U+FFFD), and the element with its times needs under 200 more.
+ */
+export function chatItemSizeBound(it: ArchivedItem): number {
+  const chars = Buffer.byteLength(it.payload) + Buffer.byteLength(it.name ?? "") + Buffer.byteLength(it.jid ?? "");
+  return 6 * chars + 200;
 }
 
 /** A payload of a single `<body/>` holding only text with no references to resolve. */

@@ -1,6 +1,6 @@
 import type { Element } from "@xmpp/xml";
 import { changeCursor, collectionCursor, type ChangeKey } from "../archive/cursors.ts";
-import type { ArchiveRequest, ArchivedItem, Change, CollectionKey, CollectionMeta, Page, Parsed, StanzaError } from "../archive/model.ts";
+import type { ArchiveRequest, Change, CollectionKey, CollectionMeta, Page, Parsed, StanzaError } from "../archive/model.ts";
 import {
   clampMax,
   pageFromRange,
@@ -12,7 +12,7 @@ import {
 } from "../archive/paging.ts";
 import { timeItems } from "../archive/secs.ts";
 import { itemNotFound } from "../protocol/errors.ts";
-import { chatHeader, chatHeaderSizeBound, renderChat, renderChatItem, renderChange, renderList, renderModified } from "../protocol/render.ts";
+import { chatHeader, chatHeaderSizeBound, chatItemSizeBound, renderChat, renderChatItem, renderChange, renderList, renderModified } from "../protocol/render.ts";
 import { byteLength, fitToBudget } from "../protocol/size.ts";
 import type { ArchiveStore, PositionedItem } from "../store/archive-store.ts";
 import { selectKeys } from "../actors/collection-filter.ts";
@@ -151,7 +151,7 @@ export class QueryService {
     const rendered = timed.map(renderChatItem);
     const room = this.budget() - headerBytes;
     // Serializing every item just to measure it is skipped when a generous bound fits.
-    const bound = items.reduce((sum, it) => sum + itemSizeBound(it), 0);
+    const bound = items.reduce((sum, it) => sum + chatItemSizeBound(it), 0);
     const sizes = bound <= room ? undefined : rendered.map((el) => byteLength(el));
     const n = items.length === 0 ? 0 : !sizes ? items.length : Math.max(1, fitSizes(backward ? [...sizes].reverse() : sizes, room));
     const keepFrom = backward ? from + (items.length - n) : from;
@@ -189,16 +189,6 @@ function settle<T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok: false 
     (value) => ({ ok: true as const, value }),
     () => ({ ok: false as const }),
   );
-}
-
-/**
- * More bytes than an item can take rendered: stored XML re-serializes to at most three times
- * its size (a replaced character grows to three bytes), plain text (a note) and attribute
- * values escape to at most six times theirs, and the element with its times needs under 200 more.
- */
-function itemSizeBound(it: ArchivedItem): number {
-  const attrs = Buffer.byteLength(it.name ?? "") + Buffer.byteLength(it.jid ?? "");
-  return (it.kind === "note" ? 6 : 3) * Buffer.byteLength(it.payload) + 6 * attrs + 200;
 }
 
 /** How many leading sizes fit in `budget` bytes. */

@@ -6,6 +6,7 @@ import { emptyPrefs } from "../../../src/archive/model.ts";
 import { renderPref, renderPrefPush, type ServerPrefDefaults } from "../../../src/protocol/render-pref.ts";
 import {
   chatHeaderSizeBound,
+  chatItemSizeBound,
   renderChat,
   renderChatItem,
   renderList,
@@ -298,5 +299,23 @@ describe("chatHeaderSizeBound", () => {
       }),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe("chatItemSizeBound", () => {
+  it("is never below the item's serialized size", () => {
+    const text = fc.array(fc.constantFrom(..."a>\"'\u0001é😀\uFFFE".split(/(?:)/u)), { maxLength: 200 }).map((cs) => cs.join(""));
+    fc.assert(
+      fc.property(text, fc.constantFrom("to" as const, "from" as const, "note" as const), fc.option(text, { nil: undefined }), (t, kind, name) => {
+        const item = { kind, at: 0, secs: 0, payload: kind === "note" ? t : `<body>${t}</body>`, ...(name ? { name } : {}) };
+        expect(Buffer.byteLength(renderChatItem(item).toString())).toBeLessThanOrEqual(chatItemSizeBound(item));
+      }),
+      { numRuns: 3000 },
+    );
+    // Stored text the node never writes (it escapes `>`), and quotes in a stored attribute.
+    for (const payload of [`<body>${">".repeat(1000)}</body>`, `<body x='${'"'.repeat(1000)}'/>`]) {
+      const item = { kind: "to" as const, at: 0, secs: 0, payload };
+      expect(Buffer.byteLength(renderChatItem(item).toString())).toBeLessThanOrEqual(chatItemSizeBound(item));
+    }
   });
 });
