@@ -225,32 +225,31 @@ export class UserActor {
   }
 
   private async flush(writes: Map<string, PendingWrite>): Promise<void> {
-    const now = Date.now();
-    // Collections are independent rows: their writes go out together. If one fails, the job
-    // runs again and the copies already written are recognised by their ids. Each write also
-    // records its collection as the peer's open one: the stamps follow the order collections
-    // were opened in, so a peer's newest collection is the record that stays.
-    await Promise.all(
-      [...writes.values()].map(async (w) => {
+    if (writes.size === 0) return;
+    const pending = [...writes.values()];
+    // One write for all the collections: their items side by side, then one batch of the owner's
+    // partition. If it fails, the job runs again and the copies already written are recognised
+    // by their ids. Every collection is recorded as its peer's open one; where a peer has two,
+    // the store keeps the later (writes are in the order collections were opened in).
+    await this.ctx.store.writeCollections(
+      this.owner,
+      pending.map((w) => {
         const latestStart = this.peers.get(bareJid(w.meta.with))?.latestStart;
-        await this.ctx.store.writeCollection(
-          this.owner,
-          {
-            meta: w.meta,
-            items: w.items,
-            ttlSeconds: w.ttl,
-            copyIds: w.copies.map((c) => c.id),
-            open: true,
-            sparse: true,
-            fresh: w.fresh,
-            ...(w.fresh && latestStart !== undefined ? { latestStart } : {}),
-          },
-          now,
-          this.ctx.stamp(),
-        );
-        this.ctx.onArchived(w.copies);
+        return {
+          meta: w.meta,
+          items: w.items,
+          ttlSeconds: w.ttl,
+          copyIds: w.copies.map((c) => c.id),
+          open: true,
+          sparse: true,
+          fresh: w.fresh,
+          ...(w.fresh && latestStart !== undefined ? { latestStart } : {}),
+        };
       }),
+      Date.now(),
+      this.ctx.stamp(),
     );
+    for (const w of pending) this.ctx.onArchived(w.copies);
   }
 
   // ---- commands ----

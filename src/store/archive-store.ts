@@ -70,8 +70,31 @@ function parseKey(s: unknown): CollectionKey | undefined {
   return { with: v[0], start: v[1] };
 }
 
+type Query = { query: string; params: unknown[] };
+
 const ITEMS_PER_BATCH = 200;
 const ITEM_BATCH_BYTES = 1024 * 1024;
+/** Statements in one batch of the owner's partition, about: more only for one collection's own. */
+const OWNER_BATCH_STATEMENTS = 1000;
+
+/**
+ * Packs groups of statements into batches of about `max` statements without splitting a group;
+ * `first` goes with the first batch and `last` with the last.
+ */
+export function packed<Q>(groups: readonly Q[][], first: readonly Q[], last: readonly Q[], max: number): Q[][] {
+  const out: Q[][] = [];
+  let cur: Q[] = [...first];
+  for (const g of groups) {
+    if (cur.length > 0 && cur.length + g.length > max) {
+      out.push(cur);
+      cur = [];
+    }
+    cur.push(...g);
+  }
+  cur.push(...last);
+  if (cur.length > 0) out.push(cur);
+  return out;
+}
 
 /** Consecutive runs of `queries` of at most `maxCount` items and, beyond a single item, `maxBytes` of payload. */
 export function chunksOf<Q>(queries: Q[], items: ArchivedItem[], maxCount: number, maxBytes: number): Q[][] {
@@ -172,6 +195,8 @@ const PEER_COLS = `with_jid, start, ${META_COLS}, latest_start`;
 // and a string built anew for every write would be hashed anew every time.
 const Q_ITEM = "INSERT INTO items (owner, with_jid, start, pos, kind, at, payload, name, jid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?";
 const Q_COLLECTION = `INSERT INTO collections (owner, start, with_jid, ${META_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`;
+const Q_LATEST = "UPDATE open_collections SET latest_start = ? WHERE owner = ? AND peer = ?";
+const Q_SEEN = "INSERT INTO feed_seen (owner, copy_id) VALUES (?, ?)";
 const Q_OPEN = `INSERT INTO open_collections (owner, peer, with_jid, start, ${META_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`;
 
 /**
@@ -348,23 +373,73 @@ export class ArchiveStore {
    * batch: a single mutation, applied whole or not at all, with no batch log to write.
    */
   async writeCollection(owner: string, write: CollectionWrite, changedAt: number, w: WriteStamp): Promise<void> {
+    await this.writeCollections(owner, [write], changedAt, w);
+  }
+
+  /**
+   * `writeCollection` for several collections of one owner at once: every collection's items
+   * (side by side, each its own partition), then what all of them change in the owner's
+   * partition as one batch. Written as a batch each, they would reach the same partition at the
+   * same moment and contend for it in Cassandra (the replica retries a contended partition update),
+   * and cost a request each.
+   *
+   * A batch carries one timestamp, so where two of the writes set the same row (their peer's
+   * record, the list stamp), only the one the later write would have left goes into it: the
+   * peer record of a peer's last collection in `writes` (the newest), the highest latest start.
+   */
+  async writeCollections(owner: string, writes: readonly CollectionWrite[], changedAt: number, w: WriteStamp): Promise<void> {
+    await Promise.all(writes.map((write) => this.writeItems(owner, write, w)));
+    const lastOfPeer = new Map<string, CollectionWrite>();
+    const latestOfPeer = new Map<string, number>();
+    for (const write of writes) {
+      const peer = bareJid(write.meta.with);
+      if (write.open) lastOfPeer.set(peer, write);
+      if (write.latestStart !== undefined) latestOfPeer.set(peer, Math.max(write.latestStart, latestOfPeer.get(peer) ?? write.latestStart));
+    }
+    const perWrite = await Promise.all(writes.map((write) => this.collectionQueries(owner, write, changedAt, lastOfPeer.get(bareJid(write.meta.with)) === write)));
+    // A peer's latest start goes up no later than its collections appear (it is an upper bound).
+    const first: Query[] = [];
+    for (const [peer, latest] of latestOfPeer) {
+      // No TTL: the mark must outlive expired collections, or a new one could take an old key.
+      first.push({ query: Q_LATEST, params: [new Date(latest), owner, peer] });
+    }
+    // A collection written for the first time (or again after a removal) changes the user's
+    // set of collections: query nodes must reload their copy of its keys, once all are there.
+    const last = writes.some((write) => write.meta.changedAt === undefined) ? [listVersionQuery(owner)] : [];
+    // Each collection's statements stay in one batch, so each is applied whole or not at all.
+    for (const chunk of packed(perWrite, first, last, OWNER_BATCH_STATEMENTS)) {
+      await this.batch("collection_write", chunk, { logged: false, timestamp: w.timestamp });
+    }
+    // The caller's copies now know where their change-log entries sit.
+    for (const write of writes) write.meta.changedAt = changedAt;
+  }
+
+  /** A collection's new items, as same-partition unlogged batches. */
+  private async writeItems(owner: string, write: CollectionWrite, w: WriteStamp): Promise<void> {
     const { meta, items } = write;
+    if (items.length === 0) return;
     const ttl = write.ttlSeconds && write.ttlSeconds > 0 ? write.ttlSeconds : 0;
     const start = new Date(meta.start);
     const firstPos = meta.count - items.length;
     const none = write.sparse ? cassandra.types.unset : null;
-    if (items.length > 0) {
-      const queries = items.map((it, i) => ({
-        query: Q_ITEM,
-        params: [owner, meta.with, start, firstPos + i, it.kind, new Date(it.at), it.payload, it.name ?? none, it.jid ?? none, ttl],
-      }));
-      // Same-partition unlogged batches: one round trip, applied atomically by the replica.
-      // Bounded by bytes as well as count: Cassandra refuses a mutation over half a commit-log
-      // segment, and a refused batch retried forever would stall the whole shard.
-      for (const chunk of chunksOf(queries, items, ITEMS_PER_BATCH, ITEM_BATCH_BYTES)) {
-        await this.batch("items_write", chunk, { logged: false, timestamp: w.timestamp });
-      }
+    const queries = items.map((it, i) => ({
+      query: Q_ITEM,
+      params: [owner, meta.with, start, firstPos + i, it.kind, new Date(it.at), it.payload, it.name ?? none, it.jid ?? none, ttl],
+    }));
+    // Same-partition unlogged batches: one round trip, applied atomically by the replica.
+    // Bounded by bytes as well as count: Cassandra refuses a mutation over half a commit-log
+    // segment, and a refused batch retried forever would stall the whole shard.
+    for (const chunk of chunksOf(queries, items, ITEMS_PER_BATCH, ITEM_BATCH_BYTES)) {
+      await this.batch("items_write", chunk, { logged: false, timestamp: w.timestamp });
     }
+  }
+
+  /** What one collection's write changes in the owner's partition, its peer record included if `withOpen`. */
+  private async collectionQueries(owner: string, write: CollectionWrite, changedAt: number, withOpen: boolean): Promise<Query[]> {
+    const { meta } = write;
+    const ttl = write.ttlSeconds && write.ttlSeconds > 0 ? write.ttlSeconds : 0;
+    const start = new Date(meta.start);
+    const none = write.sparse ? cassandra.types.unset : null;
     const metaParams = (absent: unknown) => [
       meta.thread ?? absent,
       meta.subject ?? absent,
@@ -376,38 +451,17 @@ export class ArchiveStore {
       meta.form ?? absent,
       new Date(changedAt),
     ];
-    const queries: { query: string; params: unknown[] }[] = [
-      {
-        query: Q_COLLECTION,
-        params: [owner, start, meta.with, ...metaParams(none), ttl],
-      },
+    const queries: Query[] = [
+      { query: Q_COLLECTION, params: [owner, start, meta.with, ...metaParams(none), ttl] },
       ...(await this.changeQueries(owner, meta, false, changedAt, write.fresh === true)),
     ];
-    const peer = bareJid(meta.with);
-    if (write.open) {
+    if (withOpen) {
       // The peer's record held another collection before this one's first write: clear its fields.
       const openNone = meta.changedAt === undefined ? null : none;
-      queries.push({
-        query: Q_OPEN,
-        params: [owner, peer, meta.with, start, ...metaParams(openNone), ttl],
-      });
+      queries.push({ query: Q_OPEN, params: [owner, bareJid(meta.with), meta.with, start, ...metaParams(openNone), ttl] });
     }
-    if (write.latestStart !== undefined) {
-      // No TTL: the mark must outlive expired collections, or a new one could take an old key.
-      queries.push({
-        query: "UPDATE open_collections SET latest_start = ? WHERE owner = ? AND peer = ?",
-        params: [new Date(write.latestStart), owner, peer],
-      });
-    }
-    // A collection written for the first time (or again after a removal) changes the user's
-    // set of collections: query nodes must reload their copy of its keys.
-    if (meta.changedAt === undefined) queries.push(listVersionQuery(owner));
-    for (const id of write.copyIds ?? []) {
-      queries.push({ query: "INSERT INTO feed_seen (owner, copy_id) VALUES (?, ?)", params: [owner, id] });
-    }
-    await this.batch("collection_write", queries, { logged: false, timestamp: w.timestamp });
-    // The caller's copy now knows where its change-log entry sits.
-    meta.changedAt = changedAt;
+    for (const id of write.copyIds ?? []) queries.push({ query: Q_SEEN, params: [owner, id] });
+    return queries;
   }
 
   /**

@@ -338,6 +338,26 @@ describe("collection state across actor reloads", () => {
     expect(after[0]!.attrs.start).toBe(col!.attrs.start);
   });
 
+  it("continues the newer of two collections with one peer, opened together, after a reload", async () => {
+    const a = await user("twoa");
+    const b = await user("twob");
+    // Sent together, so that both collections are most likely written by one pass of the owner.
+    await a.c.xmpp.send(chat(b.acc.jid, "t1", [xml("thread", {}, "T1")]));
+    await a.c.xmpp.send(chat(b.acc.jid, "t2", [xml("thread", {}, "T2")]));
+    await settled(a.c, b.acc.jid, (cols) => cols.length === 2);
+    node.passivateIdle(0);
+    await a.c.xmpp.send(chat(b.acc.jid, "t2 again", [xml("thread", {}, "T2")]));
+    const byThread = async () => new Map(chats(await list(a.c, { with: b.acc.jid })).map((c) => [c.attrs.thread as string, c]));
+    await waitUntil(async () => {
+      const t2 = (await byThread()).get("T2");
+      return t2 !== undefined && (await bodies(a.c, t2)).length === 2;
+    }, 20_000, 200);
+    const cols = await byThread();
+    expect([...cols.keys()].sort()).toEqual(["T1", "T2"]);
+    expect(await bodies(a.c, cols.get("T2")!)).toEqual(["t2", "t2 again"]);
+    expect(await bodies(a.c, cols.get("T1")!)).toEqual(["t1"]);
+  });
+
   it("does not continue a removed open collection after a reload", async () => {
     const a = await user("rema");
     const b = await user("remb");
