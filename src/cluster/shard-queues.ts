@@ -59,10 +59,15 @@ interface Consumer {
   extender: NodeJS.Timeout | undefined;
 }
 
-// Counts a job as applied once, even if a crash makes it run twice.
+// Counts jobs as applied (KEYS[1]: the shard's counter; then one mark per job), each once even
+// if a crash makes it run twice.
 const COUNT_APPLIED = `
-if redis.call('SET', KEYS[1], '1', 'NX', 'EX', 86400) then return redis.call('INCR', KEYS[2]) end
-return 0`;
+local n = 0
+for i = 2, #KEYS do
+  if redis.call('SET', KEYS[i], '1', 'NX', 'EX', 86400) then n = n + 1 end
+end
+if n > 0 then redis.call('INCRBY', KEYS[1], n) end
+return n`;
 
 /** Copies jobs applied together, at most (a backlog is worked off in passes this large). */
 const GROUP_MAX_JOBS = 200;
@@ -214,8 +219,9 @@ export class ShardQueues {
       const run = (async () => {
         // A job that started before (its worker died or lost the lease) may be partly applied.
         await handle(merged, group.some((j) => j.attemptsStarted > 1 || j.stalledCounter > 0));
+        // One round trip counts the whole group.
+        await this.redis.eval(COUNT_APPLIED, group.length + 1, keys.applied(shard), ...group.map((held) => keys.counted(`${shard}:${held.id}`)));
         for (const held of group) {
-          await this.redis.eval(COUNT_APPLIED, 2, keys.counted(`${shard}:${held.id}`), keys.applied(shard));
           await held.moveToCompleted(undefined, token, false).catch((err: Error) =>
             // Applied, but its lock ran out (a long stall): the queue hands it out again and
             // the copies it carries are recognised as applied.

@@ -111,6 +111,9 @@ export class ArchiveNode {
   private readonly highWaterKnown = new Map<string, number>();
   /** Copies waiting for a high-water read. */
   private highWaiting = 0;
+  /** Per feed, the highest seq this edge took, and the high-water mark it knows Redis holds. */
+  private readonly feedTaken = new Map<string, number>();
+  private readonly feedRaised = new Map<string, number>();
   private readonly feedBuffers = new Map<number, FeedBuffer>();
   private readonly feedChains = new Map<number, Promise<void>>();
   private flushTimer: NodeJS.Timeout | undefined;
@@ -205,6 +208,8 @@ export class ArchiveNode {
       this.admission.reset();
       this.highWater.clear();
       this.highWaterKnown.clear();
+      this.feedTaken.clear();
+      this.feedRaised.clear();
       for (const host of this.domains) this.link.send(resyncStanza(c.component.jid, host)).catch(() => undefined);
     });
     this.link.start();
@@ -326,6 +331,7 @@ export class ArchiveNode {
       this.feedBuffers.set(shard, buf);
     }
     feed.copy.arrivedAt = Date.now();
+    if (!(feed.seq <= (this.feedTaken.get(feed.feed) ?? -1))) this.feedTaken.set(feed.feed, feed.seq);
     buf.bytes += bytes;
     buf.copies.push(feed.copy);
     const s = buf.seqs.get(feed.feed) ?? { host: from, seqs: [] };
@@ -386,9 +392,7 @@ export class ArchiveNode {
       try {
         // The high-water mark goes up first: if this edge dies after queuing, the next one
         // must treat the server's resends of these copies as possible duplicates.
-        for (const [feed, { seqs }] of buf.seqs) {
-          await this.redis.eval(RAISE_HIGH_WATER, 1, keys.feedHighWater, feed, Math.max(...seqs));
-        }
+        for (const [feed, { seqs }] of buf.seqs) await this.raiseHighWater(feed, Math.max(...seqs));
         await this.queues.enqueue(shard, { kind: "copies", copies: buf.copies });
         break;
       } catch (err) {
@@ -413,6 +417,19 @@ export class ArchiveNode {
         if (upTo !== undefined) this.link.send(ackStanza(this.config.component.jid, host, feed, upTo)).catch(() => undefined);
       }
     }, ACK_DELAY_MS).unref();
+  }
+
+  /**
+   * Raises a feed's high-water mark to at least `seq`. It goes to the highest seq this edge has
+   * taken so far, not just `seq`: the batches of the other shards, queued right after, then find
+   * it raised already, so a flush costs one raise per feed rather than one per shard. A mark above
+   * what is queued only makes a later edge check a few more resends against the applied ids.
+   */
+  private async raiseHighWater(feed: string, seq: number): Promise<void> {
+    if ((this.feedRaised.get(feed) ?? -1) >= seq) return;
+    const to = Math.max(seq, this.feedTaken.get(feed) ?? -1);
+    await this.redis.eval(RAISE_HIGH_WATER, 1, keys.feedHighWater, feed, to);
+    if (to > (this.feedRaised.get(feed) ?? -1)) this.feedRaised.set(feed, to);
   }
 
   /** A batch left the edge's memory; if that ends shedding, the hosts resend what was dropped. */
