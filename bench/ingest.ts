@@ -1,12 +1,14 @@
 import { randomBytes } from "node:crypto";
+import { Worker } from "node:worker_threads";
 import cassandra from "cassandra-driver";
 import type { FeedCopy } from "../src/cluster/shard-queues.ts";
 import { createLogger } from "../src/log/logger.ts";
 import { connectCassandra } from "../src/store/cassandra-client.ts";
 import { ROOT, stackEnv } from "../test/integration/support/stack.ts";
 import { componentStream, copyStanzas, esc, startBenchNode } from "./harness.ts";
+import type { Burst, FeederSetup } from "./ingest-feeder.ts";
 import { DEFAULT_SHAPE, messages, type ChatMessage } from "./load.ts";
-import { pct, report, type Row } from "./stats.ts";
+import { pct, report, stackCpu, type Row } from "./stats.ts";
 
 // Ingest, node only: forwarded message copies (as the server module sends them) are handed to
 // a node's stanza entry point as fast as it takes them, with no XMPP server in the way, until
@@ -20,6 +22,8 @@ const BASELINE_CONCURRENCY = Number(process.env.BENCH_BASELINE_CONCURRENCY ?? 64
 const REDIS_DB = 9;
 /** Stanza text handed to the stream parser at once: about what one socket read brings. */
 const BURST_CHARS = 65_536;
+/** Copies in such a burst, about (for not asking the feeder for more than TARGET). */
+const BURST_COPIES = 100;
 const NODE_KEYSPACE = "archive_bench_ingest";
 const START_AT = Date.UTC(2025, 0, 1);
 const IDLE_MS = 1800_000;
@@ -29,6 +33,9 @@ interface Figures {
   seconds: number;
   cpuSeconds: number;
   peakRss: number;
+  /** CPU seconds the stack's Cassandra and Redis spent during the run. */
+  cassandraCpu: number;
+  redisCpu: number;
   delays?: number[];
 }
 
@@ -41,6 +48,16 @@ function rssSampler(): { stop(): number } {
       return Math.max(peak, process.memoryUsage.rss());
     },
   };
+}
+
+/**
+ * The feeder thread. Its module is TypeScript, which a worker only loads once the TypeScript
+ * loader is registered in that worker too, so the worker starts from a line that does so.
+ */
+function startFeeder(setup: FeederSetup): Worker {
+  const feeder = new URL("./ingest-feeder.ts", import.meta.url).href;
+  const boot = `import { register } from ${JSON.stringify(import.meta.resolve("tsx/esm/api"))}; register(); await import(${JSON.stringify(feeder)});`;
+  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`), { workerData: setup });
 }
 
 /** CPU seconds this process spends building and parsing the copies alone, to subtract. */
@@ -98,42 +115,48 @@ async function runNode(env: Record<string, string>): Promise<Figures> {
   });
 
   const feed = `bench${Date.now().toString(36)}`;
-  const gen = messages(DEFAULT_SHAPE, START_AT);
+  // The wire text is made on a thread of its own, as a server would make it; this thread parses
+  // it as one component stream and hands each stanza to the node, as the node's connection does.
+  const feeder = startFeeder({ feed, startAt: START_AT, total: TARGET, burstChars: BURST_CHARS });
   const rss = rssSampler();
   const cpu0 = process.cpuUsage();
+  const stack0 = stackCpu(ROOT);
   const elu0 = performance.eventLoopUtilization();
   const t0 = Date.now();
   let fed = 0;
+  /** Bursts asked of the feeder and not yet here: two, so one is always being made. */
+  let asked = 0;
   let lastReport = t0;
   const stream = componentStream((el) => void node.receive(el));
-  while (durable < TARGET) {
-    let burst = "";
-    while (fed < TARGET && fed - durable < WINDOW) {
-      const m = gen.next().value as ChatMessage;
-      for (const s of copyStanzas(m, feed, fed + 1)) {
-        burst += s;
-        fed++;
-      }
-      if (burst.length >= BURST_CHARS) {
-        stream.write(burst);
-        burst = "";
-        // Let the node's own I/O run between bursts, as between socket reads.
-        await new Promise((r) => setImmediate(r));
-      }
+  const ask = (): void => {
+    while (asked < 2 && fed + asked * BURST_COPIES < TARGET && fed - durable < WINDOW) {
+      asked++;
+      feeder.postMessage(null);
     }
-    stream.write(burst);
+  };
+  feeder.on("message", (b: Burst) => {
+    asked--;
+    fed += b.copies;
+    stream.write(b.text);
+    ask();
+  });
+  ask();
+  while (durable < TARGET) {
     await new Promise<void>((r) => {
       wake = r;
       setTimeout(r, 200);
     });
     wake = undefined;
+    ask();
     if (Date.now() - lastReport > 10_000) {
       lastReport = Date.now();
       process.stdout.write(`  node: ${durable} of ${TARGET} durable (${((durable * 1000) / (Date.now() - t0)).toFixed(0)}/s)\n`);
     }
   }
+  await feeder.terminate();
   const seconds = (Date.now() - t0) / 1000;
   const c = process.cpuUsage(cpu0);
+  const stack1 = stackCpu(ROOT);
   const elu = performance.eventLoopUtilization(elu0).utilization;
   const peakRss = rss.stop();
   process.stdout.write(`  node: event loop busy ${(elu * 100).toFixed(0)}% of the run\n`);
@@ -142,14 +165,22 @@ async function runNode(env: Record<string, string>): Promise<Figures> {
     `  node: Cassandra requests per 1000 copies: ${counts.map((v) => `${String(v.labels.statement)} ${((v.value * 1000) / durable).toFixed(0)}`).join(", ")}\n`,
   );
   await node.stop();
-  return { rate: durable / seconds, seconds, cpuSeconds: (c.user + c.system) / 1e6, peakRss, delays };
+  return {
+    rate: durable / seconds,
+    seconds,
+    cpuSeconds: (c.user + c.system) / 1e6,
+    peakRss,
+    cassandraCpu: stack1.cassandra - stack0.cassandra,
+    redisCpu: stack1.redis - stack0.redis,
+    delays,
+  };
 }
 
 /**
  * The database's own ceiling for the same rows: for every window of copies in arrival order,
- * each collection's new items go as unlogged same-partition batches, and its collection row,
- * peer record, change-log rows and de-duplication marks as one unlogged batch of the owner's
- * partition; prepared statements, absent fields unset (no tombstones), BASELINE_CONCURRENCY
+ * each collection's new items go as unlogged same-partition batches, and the collection rows,
+ * peer records, change-log rows and de-duplication marks of all of an owner's collections as one
+ * unlogged batch of the owner's partition; prepared statements, absent fields unset (no tombstones), BASELINE_CONCURRENCY
  * requests in flight.
  */
 async function runBaseline(env: Record<string, string>): Promise<Figures> {
@@ -183,6 +214,7 @@ async function runBaseline(env: Record<string, string>): Promise<Figures> {
   const gen = messages(DEFAULT_SHAPE, START_AT);
   const rss = rssSampler();
   const cpu0 = process.cpuUsage();
+  const stack0 = stackCpu(ROOT);
   const t0 = Date.now();
   let written = 0;
   let seq = 0;
@@ -217,6 +249,8 @@ async function runBaseline(env: Record<string, string>): Promise<Figures> {
     }
     const work: (() => Promise<unknown>)[] = [];
     const opts = { prepare: true, logged: false } as const;
+    // What every collection of an owner changes in the owner's partition goes as one batch.
+    const byOwner = new Map<string, { query: string; params: unknown[] }[]>();
     for (const g of groups.values()) {
       const start = new Date(g.coll.start);
       const unset = cassandra.types.unset;
@@ -244,8 +278,11 @@ async function runBaseline(env: Record<string, string>): Promise<Figures> {
         ...g.ids.map((id) => ({ query: Q.seen, params: [g.owner, id] })),
       ];
       g.coll.changedAt = now;
-      work.push(() => client.batch(owned, opts));
+      const list = byOwner.get(g.owner) ?? [];
+      list.push(...owned);
+      byOwner.set(g.owner, list);
     }
+    for (const owned of byOwner.values()) work.push(() => client.batch(owned, opts));
     let next = 0;
     await Promise.all(
       Array.from({ length: BASELINE_CONCURRENCY }, async () => {
@@ -256,9 +293,17 @@ async function runBaseline(env: Record<string, string>): Promise<Figures> {
   }
   const seconds = (Date.now() - t0) / 1000;
   const c = process.cpuUsage(cpu0);
+  const stack1 = stackCpu(ROOT);
   const peakRss = rss.stop();
   await client.shutdown();
-  return { rate: written / seconds, seconds, cpuSeconds: (c.user + c.system) / 1e6, peakRss };
+  return {
+    rate: written / seconds,
+    seconds,
+    cpuSeconds: (c.user + c.system) / 1e6,
+    peakRss,
+    cassandraCpu: stack1.cassandra - stack0.cassandra,
+    redisCpu: stack1.redis - stack0.redis,
+  };
 }
 
 async function main(): Promise<void> {
@@ -267,11 +312,11 @@ async function main(): Promise<void> {
   const genCpu = generatorCost(Math.min(TARGET, 100_000)) * (TARGET / Math.min(TARGET, 100_000));
   process.stdout.write("ingest: baseline (plain cassandra-driver)...\n");
   // BENCH_INGEST_NODE_ONLY=1 skips the baseline (for profiling the node); the ratio is then void.
-  const base = process.env.BENCH_INGEST_NODE_ONLY === "1" ? { rate: NaN, seconds: 0, cpuSeconds: 0, peakRss: 0 } : await runBaseline(env);
+  const base = process.env.BENCH_INGEST_NODE_ONLY === "1" ? { rate: NaN, seconds: 0, cpuSeconds: 0, peakRss: 0, cassandraCpu: NaN, redisCpu: NaN } : await runBaseline(env);
   process.stdout.write(`  baseline: ${base.rate.toFixed(0)} copies/s\n`);
   process.stdout.write("ingest: node...\n");
   // BENCH_INGEST_BASELINE_ONLY=1 skips the node (for measuring the database's side alone).
-  const node = process.env.BENCH_INGEST_BASELINE_ONLY === "1" ? { rate: NaN, seconds: 0, cpuSeconds: 0, peakRss: 0, delays: [] } : await runNode(env);
+  const node = process.env.BENCH_INGEST_BASELINE_ONLY === "1" ? { rate: NaN, seconds: 0, cpuSeconds: 0, peakRss: 0, cassandraCpu: NaN, redisCpu: NaN, delays: [] } : await runNode(env);
   const d = node.delays ?? [];
   const mib = (b: number) => b / 1048576;
   const per10k = (cpu: number) => (cpu / TARGET) * 10_000;
@@ -284,6 +329,8 @@ async function main(): Promise<void> {
       "delay p99 ms": pct(d, 99),
       "peak RSS MiB": mib(node.peakRss),
       "CPU s / 10k": per10k(Math.max(0, node.cpuSeconds - genCpu)),
+      "Cassandra CPU s / 10k": per10k(node.cassandraCpu),
+      "Redis CPU s / 10k": per10k(node.redisCpu),
       "vs baseline": node.rate / base.rate,
     },
     {
@@ -294,13 +341,15 @@ async function main(): Promise<void> {
       "delay p99 ms": "-",
       "peak RSS MiB": mib(base.peakRss),
       "CPU s / 10k": per10k(base.cpuSeconds),
+      "Cassandra CPU s / 10k": per10k(base.cassandraCpu),
+      "Redis CPU s / 10k": per10k(base.redisCpu),
       "vs baseline": 1,
     },
   ];
   report(ROOT, "ingest", `Ingest, node only: ${TARGET} copies durable, ${DEFAULT_SHAPE.users} users`, rows, [
     `Load: ${TARGET / 2} chat messages between ${DEFAULT_SHAPE.users} local users (Zipf activity, exponent ${DEFAULT_SHAPE.skew}; ${DEFAULT_SHAPE.contacts} contacts each), so ${TARGET} archive copies, each an archived message in its owner's archive.`,
-    `node: copies in the server module's wire form, parsed as one component stream (as the node's XMPP connection parses it) and handed to ArchiveNode.receive(), at most ${WINDOW} not yet durable; one node owning all shards, Redis (AOF) and Cassandra on the same machine. Delay: from arrival at the node to the write that made it durable in Cassandra. CPU: this process's CPU less the load generator's own (${genCpu.toFixed(1)} s, measured alone).`,
-    `baseline: the same rows (items, collection row, peer record, change log, de-duplication marks) for the same load, grouped per window of ${WINDOW} copies into unlogged same-partition batches, prepared, ${BASELINE_CONCURRENCY} requests in flight.`,
+    `node: copies in the server module's wire form, made on a thread of their own (as a server would send them), parsed on the node's thread as one component stream (as the node's XMPP connection parses it) and handed to ArchiveNode.receive(), at most ${WINDOW} not yet durable; one node owning all shards, Redis (AOF) and Cassandra on the same machine. Delay: from arrival at the node to the write that made it durable in Cassandra. CPU: this process's CPU less the load generator's own (${genCpu.toFixed(1)} s, measured alone); Cassandra and Redis CPU: what the stack's two processes spent during the run, from /proc.`,
+    `baseline: the same rows (items, collection row, peer record, change log, de-duplication marks) for the same load, grouped per window of ${WINDOW} copies into unlogged same-partition batches (each collection's items; all of an owner's other rows together), prepared, ${BASELINE_CONCURRENCY} requests in flight.`,
   ]);
 }
 

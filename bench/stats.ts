@@ -1,5 +1,5 @@
 // Small helpers shared by the benchmarks: timing, percentiles, and the result files.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 export async function timeMany(n: number, fn: () => Promise<unknown>, warmup = Math.min(20, n)): Promise<number[]> {
@@ -65,4 +65,25 @@ export function report(root: string, name: string, title: string, rows: Row[], n
 
 function fmt(n: number): string {
   return Number.isInteger(n) ? String(n) : n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
+}
+
+/**
+ * CPU seconds used so far by the local stack's Cassandra and Redis (read from /proc by the pid
+ * files `deploy/local/up` writes; NaN where either is not to be found): the rest of what the
+ * machine spends on a run, beside the benchmark's own process.
+ */
+export function stackCpu(root: string): { cassandra: number; redis: number } {
+  const tick = 100; // USER_HZ, 100 on Linux
+  const of = (name: string): number => {
+    try {
+      const pid = readFileSync(join(root, ".local", name, `${name}.pid`), "utf8").trim();
+      // Fields after the command's closing parenthesis; utime and stime are the 14th and 15th.
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return (Number(f[11]) + Number(f[12])) / tick;
+    } catch {
+      return NaN;
+    }
+  };
+  return { cassandra: of("cassandra"), redis: of("redis") };
 }
