@@ -26,10 +26,7 @@ function mix32(h: number): number {
 /** FNV-1a over the UTF-8 encoding of `s` (lone surrogates as U+FFFD, like TextEncoder), without allocating. */
 export function fnv1a32String(s: string): number {
   let h = 0x811c9dc5;
-  const add = (b: number): void => {
-    h ^= b;
-    h = Math.imul(h, 0x01000193);
-  };
+  // Byte by byte, inline: it runs for every message copy.
   for (let i = 0; i < s.length; i++) {
     let c = s.charCodeAt(i);
     if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
@@ -40,19 +37,20 @@ export function fnv1a32String(s: string): number {
       }
     }
     if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd;
-    if (c < 0x80) add(c);
-    else if (c < 0x800) {
-      add(0xc0 | (c >> 6));
-      add(0x80 | (c & 0x3f));
+    if (c < 0x80) {
+      h = Math.imul(h ^ c, 0x01000193);
+    } else if (c < 0x800) {
+      h = Math.imul(h ^ (0xc0 | (c >> 6)), 0x01000193);
+      h = Math.imul(h ^ (0x80 | (c & 0x3f)), 0x01000193);
     } else if (c < 0x10000) {
-      add(0xe0 | (c >> 12));
-      add(0x80 | ((c >> 6) & 0x3f));
-      add(0x80 | (c & 0x3f));
+      h = Math.imul(h ^ (0xe0 | (c >> 12)), 0x01000193);
+      h = Math.imul(h ^ (0x80 | ((c >> 6) & 0x3f)), 0x01000193);
+      h = Math.imul(h ^ (0x80 | (c & 0x3f)), 0x01000193);
     } else {
-      add(0xf0 | (c >> 18));
-      add(0x80 | ((c >> 12) & 0x3f));
-      add(0x80 | ((c >> 6) & 0x3f));
-      add(0x80 | (c & 0x3f));
+      h = Math.imul(h ^ (0xf0 | (c >> 18)), 0x01000193);
+      h = Math.imul(h ^ (0x80 | ((c >> 12) & 0x3f)), 0x01000193);
+      h = Math.imul(h ^ (0x80 | ((c >> 6) & 0x3f)), 0x01000193);
+      h = Math.imul(h ^ (0x80 | (c & 0x3f)), 0x01000193);
     }
   }
   return h >>> 0;
