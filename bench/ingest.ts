@@ -8,7 +8,7 @@ import { ROOT, stackEnv } from "../test/integration/support/stack.ts";
 import { componentStream, copyStanzas, esc, startBenchNode } from "./harness.ts";
 import type { Burst, FeederSetup } from "./ingest-feeder.ts";
 import { DEFAULT_SHAPE, messages, type ChatMessage } from "./load.ts";
-import { pct, report, stackCpu, type Row } from "./stats.ts";
+import { pct, report, stackCpu, untilQuiet, type Row } from "./stats.ts";
 
 // Ingest, node only: forwarded message copies (as the server module sends them) are handed to
 // a node's stanza entry point as fast as it takes them, with no XMPP server in the way, until
@@ -310,11 +310,11 @@ async function main(): Promise<void> {
   const env = stackEnv();
   process.stdout.write(`ingest: ${TARGET} copies (${TARGET / 2} messages between ${DEFAULT_SHAPE.users} local users), window ${WINDOW}\n`);
   const genCpu = generatorCost(Math.min(TARGET, 100_000)) * (TARGET / Math.min(TARGET, 100_000));
-  process.stdout.write("ingest: baseline (plain cassandra-driver)...\n");
+  process.stdout.write(`ingest: baseline (plain cassandra-driver), after Cassandra was quiet for ${(await untilQuiet(ROOT)).toFixed(0)} s...\n`);
   // BENCH_INGEST_NODE_ONLY=1 skips the baseline (for profiling the node); the ratio is then void.
   const base = process.env.BENCH_INGEST_NODE_ONLY === "1" ? { rate: NaN, seconds: 0, cpuSeconds: 0, peakRss: 0, cassandraCpu: NaN, redisCpu: NaN } : await runBaseline(env);
   process.stdout.write(`  baseline: ${base.rate.toFixed(0)} copies/s\n`);
-  process.stdout.write("ingest: node...\n");
+  process.stdout.write(`ingest: node, after Cassandra was quiet for ${(await untilQuiet(ROOT)).toFixed(0)} s...\n`);
   // BENCH_INGEST_BASELINE_ONLY=1 skips the node (for measuring the database's side alone).
   const node = process.env.BENCH_INGEST_BASELINE_ONLY === "1" ? { rate: NaN, seconds: 0, cpuSeconds: 0, peakRss: 0, cassandraCpu: NaN, redisCpu: NaN, delays: [] } : await runNode(env);
   const d = node.delays ?? [];

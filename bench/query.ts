@@ -8,7 +8,7 @@ import { QueryService } from "../src/query/query-service.ts";
 import { ArchiveStore } from "../src/store/archive-store.ts";
 import { connectCassandra } from "../src/store/cassandra-client.ts";
 import { ROOT, stackEnv } from "../test/integration/support/stack.ts";
-import { pct, report, timeInterleaved, type Row } from "./stats.ts";
+import { pct, report, timeInterleaved, untilQuiet, type Row } from "./stats.ts";
 
 // Query latency against archive depth: one user with COLLECTIONS x PER_COLLECTION messages;
 // list and retrieve pages of 100 at the first, middle and last position, through the node's
@@ -70,6 +70,8 @@ async function main(): Promise<void> {
   const metrics = new Metrics();
   const store = new ArchiveStore(client, metrics);
   await fill(store, client);
+  // Not during the compactions of the fill or of an earlier benchmark.
+  process.stdout.write(`query: Cassandra quiet after ${(await untilQuiet(ROOT)).toFixed(0)} s\n`);
   const q = new QueryService(store, { defaultMax: 100, maxPageSize: 1000, maxReplyBytes: 1 << 22, changeRetentionMs: 365 * 86_400_000 });
 
   const mid = Math.floor(COLLECTIONS / 2);

@@ -87,3 +87,21 @@ export function stackCpu(root: string): { cassandra: number; redis: number } {
   };
   return { cassandra: of("cassandra"), redis: of("redis") };
 }
+
+/**
+ * Waits until the stack's Cassandra is quiet (under a tenth of a core for three seconds running),
+ * at most `maxMs`, so that a measurement does not start during the flushes and compactions the
+ * previous one left behind. Returns the seconds waited.
+ */
+export async function untilQuiet(root: string, maxMs = 120_000): Promise<number> {
+  const t0 = Date.now();
+  let quiet = 0;
+  let prev = stackCpu(root).cassandra;
+  while (quiet < 3 && Date.now() - t0 < maxMs) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = stackCpu(root).cassandra;
+    quiet = Number.isNaN(now) ? 3 : now - prev < 0.1 ? quiet + 1 : 0;
+    prev = now;
+  }
+  return (Date.now() - t0) / 1000;
+}
