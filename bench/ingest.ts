@@ -16,6 +16,12 @@ import { pct, report, stackCpu, untilQuiet, type Row } from "./stats.ts";
 // plain cassandra-driver loop with the best settings found, in the same run.
 
 const TARGET = Number(process.env.BENCH_INGEST_COPIES ?? 500_000);
+/**
+ * Copies written (and thrown away) before anything is measured: a Cassandra that has just started
+ * spends two to three times the CPU per write for its first few hundred thousand copies (its JIT
+ * compiling), which would fall on whichever run comes first. This lessens that, it does not end it.
+ */
+const WARMUP = Number(process.env.BENCH_INGEST_WARMUP ?? 200_000);
 /** Copies handed to the node but not yet durable, at most (the server module buffers the same way). */
 const WINDOW = Number(process.env.BENCH_INGEST_WINDOW ?? 20_000);
 const BASELINE_CONCURRENCY = Number(process.env.BENCH_BASELINE_CONCURRENCY ?? 64);
@@ -39,13 +45,31 @@ interface Figures {
   delays?: number[];
 }
 
-function rssSampler(): { stop(): number } {
+/**
+ * Measures a run from now: its wall time, this process's CPU, its peak RSS (sampled), and what the
+ * stack's Cassandra and Redis spent meanwhile. `stop(done)` gives the figures for `done` copies.
+ */
+function startMeter(): { t0: number; stop(done: number): Figures } {
   let peak = process.memoryUsage.rss();
-  const t = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 100);
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 100);
+  const cpu0 = process.cpuUsage();
+  const stack0 = stackCpu(ROOT);
+  const t0 = Date.now();
   return {
-    stop() {
-      clearInterval(t);
-      return Math.max(peak, process.memoryUsage.rss());
+    t0,
+    stop(done) {
+      const seconds = (Date.now() - t0) / 1000;
+      const c = process.cpuUsage(cpu0);
+      const stack1 = stackCpu(ROOT);
+      clearInterval(sampler);
+      return {
+        rate: done / seconds,
+        seconds,
+        cpuSeconds: (c.user + c.system) / 1e6,
+        peakRss: Math.max(peak, process.memoryUsage.rss()),
+        cassandraCpu: stack1.cassandra - stack0.cassandra,
+        redisCpu: stack1.redis - stack0.redis,
+      };
     },
   };
 }
@@ -118,11 +142,9 @@ async function runNode(env: Record<string, string>): Promise<Figures> {
   // The wire text is made on a thread of its own, as a server would make it; this thread parses
   // it as one component stream and hands each stanza to the node, as the node's connection does.
   const feeder = startFeeder({ feed, startAt: START_AT, total: TARGET, burstChars: BURST_CHARS });
-  const rss = rssSampler();
-  const cpu0 = process.cpuUsage();
-  const stack0 = stackCpu(ROOT);
   const elu0 = performance.eventLoopUtilization();
-  const t0 = Date.now();
+  const meter = startMeter();
+  const t0 = meter.t0;
   let fed = 0;
   /** Bursts asked of the feeder and not yet here: two, so one is always being made. */
   let asked = 0;
@@ -154,26 +176,15 @@ async function runNode(env: Record<string, string>): Promise<Figures> {
     }
   }
   await feeder.terminate();
-  const seconds = (Date.now() - t0) / 1000;
-  const c = process.cpuUsage(cpu0);
-  const stack1 = stackCpu(ROOT);
+  const figures = meter.stop(durable);
   const elu = performance.eventLoopUtilization(elu0).utilization;
-  const peakRss = rss.stop();
   process.stdout.write(`  node: event loop busy ${(elu * 100).toFixed(0)}% of the run\n`);
   const counts = (await node.metrics.cassandraDuration.get()).values.filter((v) => v.metricName?.endsWith("_count"));
   process.stdout.write(
     `  node: Cassandra requests per 1000 copies: ${counts.map((v) => `${String(v.labels.statement)} ${((v.value * 1000) / durable).toFixed(0)}`).join(", ")}\n`,
   );
   await node.stop();
-  return {
-    rate: durable / seconds,
-    seconds,
-    cpuSeconds: (c.user + c.system) / 1e6,
-    peakRss,
-    cassandraCpu: stack1.cassandra - stack0.cassandra,
-    redisCpu: stack1.redis - stack0.redis,
-    delays,
-  };
+  return { ...figures, delays };
 }
 
 /**
@@ -183,7 +194,7 @@ async function runNode(env: Record<string, string>): Promise<Figures> {
  * unlogged batch of the owner's partition; prepared statements, absent fields unset (no tombstones), BASELINE_CONCURRENCY
  * requests in flight.
  */
-async function runBaseline(env: Record<string, string>): Promise<Figures> {
+async function runBaseline(env: Record<string, string>, target = TARGET): Promise<Figures> {
   const log = createLogger("error");
   const client = await connectCassandra(
     {
@@ -212,16 +223,13 @@ async function runBaseline(env: Record<string, string>): Promise<Figures> {
   type Coll = { with: string; start: number; count: number; version: number; lastAt: number; changedAt?: Date };
   const open = new Map<string, Coll>();
   const gen = messages(DEFAULT_SHAPE, START_AT);
-  const rss = rssSampler();
-  const cpu0 = process.cpuUsage();
-  const stack0 = stackCpu(ROOT);
-  const t0 = Date.now();
+  const meter = startMeter();
   let written = 0;
   let seq = 0;
-  while (written < TARGET) {
+  while (written < target) {
     // One window of copies, grouped by owner and collection in arrival order.
     const groups = new Map<string, { owner: string; coll: Coll; from: number; items: { kind: string; at: number; payload: string }[]; ids: string[] }>();
-    for (let n = 0; n < WINDOW && written + n < TARGET; n += 2) {
+    for (let n = 0; n < WINDOW && written + n < target; n += 2) {
       const m = gen.next().value as ChatMessage;
       const payload = `<body>${esc(m.body)}</body>`;
       for (const [owner, peer, kind] of [
@@ -291,25 +299,19 @@ async function runBaseline(env: Record<string, string>): Promise<Figures> {
     );
     for (const g of groups.values()) written += g.items.length;
   }
-  const seconds = (Date.now() - t0) / 1000;
-  const c = process.cpuUsage(cpu0);
-  const stack1 = stackCpu(ROOT);
-  const peakRss = rss.stop();
+  const figures = meter.stop(written);
   await client.shutdown();
-  return {
-    rate: written / seconds,
-    seconds,
-    cpuSeconds: (c.user + c.system) / 1e6,
-    peakRss,
-    cassandraCpu: stack1.cassandra - stack0.cassandra,
-    redisCpu: stack1.redis - stack0.redis,
-  };
+  return figures;
 }
 
 async function main(): Promise<void> {
   const env = stackEnv();
   process.stdout.write(`ingest: ${TARGET} copies (${TARGET / 2} messages between ${DEFAULT_SHAPE.users} local users), window ${WINDOW}\n`);
   const genCpu = generatorCost(Math.min(TARGET, 100_000)) * (TARGET / Math.min(TARGET, 100_000));
+  if (WARMUP > 0) {
+    const w = await runBaseline(env, WARMUP);
+    process.stdout.write(`ingest: Cassandra warmed up with ${WARMUP} copies (${w.rate.toFixed(0)} copies/s), not counted\n`);
+  }
   process.stdout.write(`ingest: baseline (plain cassandra-driver), after Cassandra was quiet for ${(await untilQuiet(ROOT)).toFixed(0)} s...\n`);
   // BENCH_INGEST_NODE_ONLY=1 skips the baseline (for profiling the node); the ratio is then void.
   const base = process.env.BENCH_INGEST_NODE_ONLY === "1" ? { rate: NaN, seconds: 0, cpuSeconds: 0, peakRss: 0, cassandraCpu: NaN, redisCpu: NaN } : await runBaseline(env);
@@ -348,7 +350,7 @@ async function main(): Promise<void> {
   ];
   report(ROOT, "ingest", `Ingest, node only: ${TARGET} copies durable, ${DEFAULT_SHAPE.users} users`, rows, [
     `Load: ${TARGET / 2} chat messages between ${DEFAULT_SHAPE.users} local users (Zipf activity, exponent ${DEFAULT_SHAPE.skew}; ${DEFAULT_SHAPE.contacts} contacts each), so ${TARGET} archive copies, each an archived message in its owner's archive.`,
-    `node: copies in the server module's wire form, made on a thread of their own (as a server would send them), parsed on the node's thread as one component stream (as the node's XMPP connection parses it) and handed to ArchiveNode.receive(), at most ${WINDOW} not yet durable; one node owning all shards, Redis (AOF) and Cassandra on the same machine. Delay: from arrival at the node to the write that made it durable in Cassandra. CPU: this process's CPU less the load generator's own (${genCpu.toFixed(1)} s, measured alone); Cassandra and Redis CPU: what the stack's two processes spent during the run, from /proc.`,
+    `node: copies in the server module's wire form, made on a thread of their own (as a server would send them), parsed on the node's thread as one component stream (as the node's XMPP connection parses it) and handed to ArchiveNode.receive(), at most ${WINDOW} not yet durable; one node owning all shards, Redis (AOF) and Cassandra on the same machine, Cassandra warmed up first with ${WARMUP} copies written by the baseline's loop. Delay: from arrival at the node to the write that made it durable in Cassandra. CPU: this process's CPU less the load generator's own (${genCpu.toFixed(1)} s, measured alone); Cassandra and Redis CPU: what the stack's two processes spent during the run, from /proc.`,
     `baseline: the same rows (items, collection row, peer record, change log, de-duplication marks) for the same load, grouped per window of ${WINDOW} copies into unlogged same-partition batches (each collection's items; all of an owner's other rows together), prepared, ${BASELINE_CONCURRENCY} requests in flight.`,
   ]);
 }
