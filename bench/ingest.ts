@@ -31,6 +31,7 @@ const BURST_CHARS = 65_536;
 /** Copies in such a burst, about (for not asking the feeder for more than TARGET). */
 const BURST_COPIES = 100;
 const NODE_KEYSPACE = "archive_bench_ingest";
+const BASELINE_KEYSPACE = "archive_bench_baseline";
 const START_AT = Date.UTC(2025, 0, 1);
 const IDLE_MS = 1800_000;
 
@@ -103,7 +104,11 @@ function generatorCost(n: number): number {
   return (c.user + c.system) / 1e6;
 }
 
-/** Empties the node's keyspace, so every run starts from the same state as the baseline's. */
+/**
+ * Empties a keyspace: before a run, so that every run starts from the same state; after it, so
+ * that what the run left in Cassandra's memtables is dropped rather than flushed (and compacted)
+ * during the next run, at that run's expense.
+ */
 async function emptyKeyspace(env: Record<string, string>, keyspace: string): Promise<void> {
   const client = new cassandra.Client({
     contactPoints: env.CASSANDRA_CONTACT_POINTS!.split(","),
@@ -184,6 +189,7 @@ async function runNode(env: Record<string, string>): Promise<Figures> {
     `  node: Cassandra requests per 1000 copies: ${counts.map((v) => `${String(v.labels.statement)} ${((v.value * 1000) / durable).toFixed(0)}`).join(", ")}\n`,
   );
   await node.stop();
+  await emptyKeyspace(env, NODE_KEYSPACE);
   return { ...figures, delays };
 }
 
@@ -200,7 +206,7 @@ async function runBaseline(env: Record<string, string>, target = TARGET): Promis
     {
       contactPoints: env.CASSANDRA_CONTACT_POINTS!.split(","),
       localDataCenter: env.CASSANDRA_LOCAL_DC!,
-      keyspace: "archive_bench_baseline",
+      keyspace: BASELINE_KEYSPACE,
       tls: false,
       replication: { class: "SimpleStrategy", replication_factor: "1" },
     },
@@ -301,6 +307,7 @@ async function runBaseline(env: Record<string, string>, target = TARGET): Promis
   }
   const figures = meter.stop(written);
   await client.shutdown();
+  await emptyKeyspace(env, BASELINE_KEYSPACE);
   return figures;
 }
 
