@@ -83,8 +83,11 @@ describe("automatic archiving", () => {
     const a = await user("autoa");
     const b = await user("autob");
     const long = "شكرا 你好 🎉👩‍👩‍👧 ".repeat(3000); // crosses TCP chunk boundaries
+    // Each one answers what it has received, so the three are in this order at the server.
     await a.c.xmpp.send(chat(b.acc.jid, "first"));
+    await b.c.waitFor((el) => el.getChildText("body") === "first");
     await b.c.xmpp.send(chat(a.acc.jid, "second"));
+    await a.c.waitFor((el) => el.getChildText("body") === "second");
     await a.c.xmpp.send(chat(b.acc.jid, long));
     await b.c.waitFor((el) => el.getChildText("body") === long, 20_000);
     let l: Element | undefined;
