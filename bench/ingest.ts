@@ -25,6 +25,11 @@ const WARMUP = Number(process.env.BENCH_INGEST_WARMUP ?? 200_000);
 /** Copies handed to the node but not yet durable, at most (the server module buffers the same way). */
 const WINDOW = Number(process.env.BENCH_INGEST_WINDOW ?? 20_000);
 const BASELINE_CONCURRENCY = Number(process.env.BENCH_BASELINE_CONCURRENCY ?? 64);
+/**
+ * BENCH_BASELINE_PACE=n holds the baseline to about n copies/s (0: as fast as it goes), to see
+ * what Cassandra spends per copy at a slower writer's rate.
+ */
+const PACE = Number(process.env.BENCH_BASELINE_PACE ?? 0);
 const REDIS_DB = 9;
 /** Stanza text handed to the stream parser at once: about what one socket read brings. */
 const BURST_CHARS = 65_536;
@@ -298,9 +303,18 @@ async function runBaseline(env: Record<string, string>, target = TARGET): Promis
     }
     for (const owned of byOwner.values()) work.push(() => client.batch(owned, opts));
     let next = 0;
+    const windowStart = Date.now();
     await Promise.all(
       Array.from({ length: BASELINE_CONCURRENCY }, async () => {
-        while (next < work.length) await work[next++]!();
+        while (next < work.length) {
+          const i = next++;
+          if (PACE > 0) {
+            // Paced: the window's requests spread evenly over the time PACE copies/s allow it.
+            const wait = windowStart + (i / work.length) * ((WINDOW / PACE) * 1000) - Date.now();
+            if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          }
+          await work[i]!();
+        }
       }),
     );
     for (const g of groups.values()) written += g.items.length;
