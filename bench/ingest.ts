@@ -304,15 +304,15 @@ async function runBaseline(env: Record<string, string>, target = TARGET): Promis
     for (const owned of byOwner.values()) work.push(() => client.batch(owned, opts));
     let next = 0;
     const windowStart = Date.now();
+    // Paced: the window's requests spread evenly over the time its copies take at PACE copies/s.
+    const windowCopies = [...groups.values()].reduce((n, g) => n + g.items.length, 0);
+    const windowMs = PACE > 0 ? (windowCopies / PACE) * 1000 : 0;
     await Promise.all(
       Array.from({ length: BASELINE_CONCURRENCY }, async () => {
         while (next < work.length) {
           const i = next++;
-          if (PACE > 0) {
-            // Paced: the window's requests spread evenly over the time PACE copies/s allow it.
-            const wait = windowStart + (i / work.length) * ((WINDOW / PACE) * 1000) - Date.now();
-            if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-          }
+          const wait = windowStart + (i / work.length) * windowMs - Date.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
           await work[i]!();
         }
       }),
