@@ -4,14 +4,14 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { ROOT } from "../test/integration/support/stack.ts";
 import { connectPeer, connectPeers, xml, type Element, type PeerClient } from "./peer-xmpp.ts";
-import { ensureSqliteCli, lit, sqlite, sqliteValue } from "./peer-sqlite.ts";
+import { ensureSqliteCli, lit, postgresDb, sqliteDb, value, type SqlDb } from "./peer-sql.ts";
 import { pct, report, timeMany, type Row } from "./stats.ts";
 
 // The yardstick: Prosody's own archive (mod_mam, XEP-0313) in a Prosody instance of its own
 // beside the main stack. Ingest: chat messages between local users sent from real c2s
-// connections until every archived row is stored, with SQL (SQLite) and with Prosody's file
-// storage. Page latency: MAM pages of 100 at the start, middle and end of one user's archive
-// of DEPTH messages in SQLite.
+// connections until every archived row is stored, with SQL storage (SQLite, and PostgreSQL
+// from Debian) and with Prosody's file storage. Page latency: MAM pages of 100 at the start,
+// middle and end of one user's archive of DEPTH messages in each SQL database.
 
 const MESSAGES = Number(process.env.BENCH_PEER_MESSAGES ?? 20_000);
 const SENDERS = Number(process.env.BENCH_PEER_SENDERS ?? 20);
@@ -20,6 +20,8 @@ const RECIPIENTS = Number(process.env.BENCH_PEER_RECIPIENTS ?? 100);
 const WINDOW = Number(process.env.BENCH_PEER_WINDOW ?? 200);
 const DEPTH = Number(process.env.BENCH_PEER_DEPTH ?? 1_000_000);
 const SAMPLES = Number(process.env.BENCH_PEER_SAMPLES ?? 100);
+/** 0 leaves PostgreSQL out (else installed from Debian if missing and started on BENCH_PEER_PG_PORT). */
+const WITH_POSTGRES = process.env.BENCH_PEER_POSTGRES !== "0";
 const PAGE = 100;
 
 const C2S_PORT = 15422;
@@ -28,14 +30,19 @@ const DOMAIN = "example.test";
 const PASSWORD = "bench-peer";
 const DEEP = "deep";
 const SQL_STATE = join(ROOT, ".local", "bench-peer-prosody");
+const PG_PROSODY_STATE = join(ROOT, ".local", "bench-peer-prosody-pg");
 const FILE_STATE = join(ROOT, ".local", "bench-peer-prosody-file");
+// A PostgreSQL of its own for the peer, beside the main stack's ports.
+const PG = { port: Number(process.env.BENCH_PEER_PG_PORT ?? 15433), database: "prosody", user: "prosody" };
+const PG_STATE = join(ROOT, ".local", "bench-peer-postgres");
 const HOST_DIR = encodeURIComponent(DOMAIN).replace(/\./g, "%2e"); // Prosody's datamanager encoding
 const NS_MAM = "urn:xmpp:mam:2";
 const NS_RSM = "http://jabber.org/protocol/rsm";
 const DEPTH_BASE_WHEN = Math.floor(Date.UTC(2024, 0, 1) / 1000);
 const STALL_MS = 60_000;
 
-type Storage = "sqlite" | "internal";
+type Storage = "sqlite" | "postgres" | "internal";
+type SqlStorage = Exclude<Storage, "internal">;
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (s: string) => process.stdout.write(`peer: ${s}\n`);
@@ -54,6 +61,9 @@ function prosodyEnv(state: string, storage: Storage, nagle: boolean): NodeJS.Pro
     PROSODY_STORAGE: storage,
     PROSODY_ARCHIVE_FEED: "0",
     PROSODY_NAGLE: nagle ? "1" : "0",
+    PG_PORT: String(PG.port),
+    PG_DATABASE: PG.database,
+    PG_USER: PG.user,
   };
 }
 
@@ -123,10 +133,10 @@ interface Counter {
 }
 
 /** Only rows past `after` (sort_id), so the deep user's rows cost nothing to skip. */
-function sqlCounter(db: string, after: number): Counter {
+function sqlCounter(db: SqlDb, after: number): Counter {
   return {
     count() {
-      const rows = sqlite(db, `SELECT substr("user", 1, 2), COUNT(*) FROM prosodyarchive WHERE sort_id > ${after} GROUP BY 1;`);
+      const rows = db.rows(`SELECT substr("user", 1, 2), COUNT(*) FROM prosodyarchive WHERE sort_id > ${after} GROUP BY 1;`);
       const get = (p: string) => Number(rows.find((r) => r[0] === p)?.[1] ?? 0);
       return { senders: get("ps"), recipients: get("pr") };
     },
@@ -266,11 +276,10 @@ interface Template {
 }
 
 /** The probe's row as Prosody stored it (recipient's copy), to fill with the same format. */
-function templateRow(db: string): Template {
+function templateRow(db: SqlDb): Template {
   const sender = `${senderName(0)}@${DOMAIN}`;
   const recipient = `${recipientName(0)}@${DOMAIN}`;
-  const row = sqlite(
-    db,
+  const row = db.rows(
     `SELECT host, "user", store, key, "when", "with", type, value FROM prosodyarchive
      WHERE host = ${lit(DOMAIN)} AND "user" = ${lit(recipientName(0))} AND store = 'archive' AND value LIKE '%peer-probe-id%'
      ORDER BY sort_id DESC LIMIT 1;`,
@@ -284,12 +293,12 @@ function templateRow(db: string): Template {
   return { value, sender, recipient };
 }
 
-function deepCount(db: string): number {
-  return Number(sqliteValue(db, `SELECT COUNT(*) FROM prosodyarchive WHERE host = ${lit(DOMAIN)} AND "user" = ${lit(DEEP)} AND store = 'archive';`) ?? 0);
+function deepCount(db: SqlDb): number {
+  return Number(value(db, `SELECT COUNT(*) FROM prosodyarchive WHERE host = ${lit(DOMAIN)} AND "user" = ${lit(DEEP)} AND store = 'archive';`) ?? 0);
 }
 
 /** DEPTH rows for the deep user, alternately received from and sent to 50 peers, one second apart. */
-function fillDeep(db: string, tpl: Template): void {
+function fillDeep(db: SqlDb, tpl: Template): void {
   const have = deepCount(db);
   if (have === DEPTH) {
     log(`deep archive already filled: ${DEPTH} rows`);
@@ -301,19 +310,16 @@ function fillDeep(db: string, tpl: Template): void {
   const deep = lit(`${DEEP}@${DOMAIN}`);
   const render = (from: string, to: string) =>
     `replace(replace(replace(replace(${lit(tpl.value)}, ${lit(tpl.sender)}, ${from}), ${lit(tpl.recipient)}, ${to}), 'peer-probe-id', 'fill' || i), 'peer-probe-body', ${lit("x".repeat(60))} || ' ' || i)`;
-  // Prosody's util.uuid: random version 4 UUIDs, lower case.
-  const uuid = `lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + abs(random()) % 4, 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))`;
-  sqlite(
-    db,
-    `PRAGMA cache_size = -262144;
-     BEGIN IMMEDIATE;
-     DELETE FROM prosodyarchive WHERE host = ${lit(DOMAIN)} AND "user" = ${lit(DEEP)} AND store = 'archive';
-     WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ${DEPTH})
-     INSERT INTO prosodyarchive (host, "user", store, key, "when", "with", type, value)
-     SELECT ${lit(DOMAIN)}, ${lit(DEEP)}, 'archive', ${uuid}, ${DEPTH_BASE_WHEN} + i, ${peer}, 'xml',
-            CASE i % 2 WHEN 0 THEN ${render(peer, deep)} ELSE ${render(deep, peer)} END
-     FROM n;
-     COMMIT;`,
+  db.rows(
+    db.bulk(
+      `DELETE FROM prosodyarchive WHERE host = ${lit(DOMAIN)} AND "user" = ${lit(DEEP)} AND store = 'archive';
+       ${db.numbered(
+         DEPTH,
+         `INSERT INTO prosodyarchive (host, "user", store, key, "when", "with", type, value)`,
+         `SELECT ${lit(DOMAIN)}, ${lit(DEEP)}, 'archive', ${db.uuidExpr}, ${DEPTH_BASE_WHEN} + i, ${peer}, 'xml',
+                 CASE i % 2 WHEN 0 THEN ${render(peer, deep)} ELSE ${render(deep, peer)} END`,
+       )}`,
+    ),
   );
   const now = deepCount(db);
   if (now !== DEPTH) throw new Error(`deep fill left ${now} rows, expected ${DEPTH}`);
@@ -321,8 +327,8 @@ function fillDeep(db: string, tpl: Template): void {
 }
 
 /** The archive id (key) of the row at 1-based position `pos` in the deep user's archive. */
-function deepKeyAt(db: string, pos: number): string {
-  return sqliteValue(
+function deepKeyAt(db: SqlDb, pos: number): string {
+  return value(
     db,
     `SELECT key FROM prosodyarchive WHERE host = ${lit(DOMAIN)} AND "user" = ${lit(DEEP)} AND store = 'archive' ORDER BY sort_id LIMIT 1 OFFSET ${pos - 1};`,
   )!;
@@ -365,46 +371,62 @@ async function mamClient(): Promise<{ query(rsm: Element[]): Promise<Page>; stop
 
 // --- phases ----------------------------------------------------------------------------------
 
-async function sqlitePhase(rows: Row[], notes: string[]): Promise<void> {
-  const db = dbOf(SQL_STATE);
+/** Where each SQL storage keeps its instance's state, and how it is described in the notes. */
+const SQL_PEERS: Record<SqlStorage, { state: string; label: string; db(): SqlDb; describe(): string }> = {
+  sqlite: {
+    state: SQL_STATE,
+    label: "SQLite",
+    db: () => sqliteDb(dbOf(SQL_STATE)),
+    describe: () => "SQLite through LuaDBI as Prosody opens it (rollback journal, synchronous=FULL: one commit per archived row)",
+  },
+  postgres: {
+    state: PG_PROSODY_STATE,
+    label: "PostgreSQL",
+    db: () => postgresDb(PG),
+    describe: () =>
+      `PostgreSQL ${value(postgresDb(PG), "SHOW server_version;")?.split(" ")[0] ?? "?"} from Debian through LuaDBI, on loopback TCP, default settings (synchronous_commit on: one commit per archived row)`,
+  },
+};
+
+async function sqlPhase(storage: SqlStorage, rows: Row[], notes: string[]): Promise<void> {
+  const peer = SQL_PEERS[storage];
+  const db = peer.db();
   // The measured run starts from an archive holding only the deep user's rows. The ingest
   // users (pr*, ps*) are one index range, so this never scans the deep user's rows.
-  if (existsSync(db) && sqliteValue(db, "SELECT name FROM sqlite_master WHERE name = 'prosodyarchive';"))
-    sqlite(db, `DELETE FROM prosodyarchive WHERE host = ${lit(DOMAIN)} AND "user" >= 'pr' AND "user" < 'pt';`);
-  const pid = startProsody(SQL_STATE, "sqlite");
+  if ((storage !== "sqlite" || existsSync(dbOf(SQL_STATE))) && db.hasArchiveTable())
+    db.rows(`DELETE FROM prosodyarchive WHERE host = ${lit(DOMAIN)} AND "user" >= 'pr' AND "user" < 'pt';`);
+  const pid = startProsody(peer.state, storage);
   try {
-    notes.push(`Prosody ${prosodyVersion(SQL_STATE)}, mod_mam with storage = { archive = "sql" }, SQLite through LuaDBI as Prosody opens it (rollback journal, synchronous=FULL: one commit per archived row).`);
-    await ensureAccounts(SQL_STATE, [...senderNames(), ...recipientNames(), DEEP]);
+    notes.push(`${peer.label}: Prosody ${prosodyVersion(peer.state)}, mod_mam with storage = { archive = "sql" }, ${peer.describe()}.`);
+    await ensureAccounts(peer.state, [...senderNames(), ...recipientNames(), DEEP]);
     const c = await connectIngestClients();
     try {
       await probe(c);
       const tpl = templateRow(db);
       fillDeep(db, tpl);
-      const after = Number(sqliteValue(db, "SELECT COALESCE(MAX(sort_id), 0) FROM prosodyarchive;"));
-      log(`ingest sqlite: ${MESSAGES} messages, ${SENDERS} senders -> ${RECIPIENTS} recipients, window ${WINDOW}`);
-      const r = await ingest(SQL_STATE, pid, c, () => sqlCounter(db, after));
-      checkIngest("sqlite", r, notes);
-      rows.push(ingestRow("ingest sqlite", r));
+      const after = Number(value(db, "SELECT COALESCE(MAX(sort_id), 0) FROM prosodyarchive;"));
+      log(`ingest ${storage}: ${MESSAGES} messages, ${SENDERS} senders -> ${RECIPIENTS} recipients, window ${WINDOW}`);
+      const r = await ingest(peer.state, pid, c, () => sqlCounter(db, after));
+      checkIngest(storage, r, notes);
+      rows.push(ingestRow(`ingest ${storage}`, r));
     } finally {
       await c.stop();
     }
     const keys = deepKeys(db);
-    const first = await depthQueries(keys, "", true, rows);
+    const first = await depthQueries(`mam ${storage}`, keys, "", true, rows);
     const count = first.fin.getChild("set", NS_RSM)?.getChildText("count");
     // The same pages with TCP_NODELAY: what Prosody's work costs without Nagle's stall.
-    stopProsody(SQL_STATE);
-    startProsody(SQL_STATE, "sqlite", false);
-    await depthQueries(keys, ", nodelay", false, rows);
+    stopProsody(peer.state);
+    startProsody(peer.state, storage, false);
+    await depthQueries(`mam ${storage}`, keys, ", nodelay", false, rows);
     notes.push(
-      `Pages: one user with ${DEPTH} archived messages in SQLite (rows inserted directly in one transaction, in the format mod_mam wrote for a probe message); ` +
+      `Pages (${peer.label}): one user with ${DEPTH} archived messages (rows inserted directly in one transaction, in the format mod_mam wrote for a probe message); ` +
         `urn:xmpp:mam:2 queries with RSM max=${PAGE} over a real @xmpp/client connection, timed from sending the IQ to its <fin/> result (after all ${PAGE} forwarded results); ` +
         `${SAMPLES} samples each after 20 warm-up queries; page contents checked against the table. The fin carries ` +
         (count === null || count === undefined ? `no RSM count (mod_mam leaves totals out when archive_expires_after is "never").` : `count ${count}.`),
-      `The SQLite ingest runs with the deep user's ${DEPTH} rows already in the table (filled first, kept between runs); the file ingest starts from empty archives.`,
-      `"nodelay" rows: the same queries after restarting the instance with network_settings = { nagle = false } (PROSODY_NAGLE=0); with Prosody's default (Nagle on) part of a page can wait for the client's delayed ACK.`,
     );
   } finally {
-    stopProsody(SQL_STATE);
+    stopProsody(peer.state);
   }
 }
 
@@ -451,12 +473,12 @@ interface DeepKeys {
   last: string;
 }
 
-function deepKeys(db: string): DeepKeys {
+function deepKeys(db: SqlDb): DeepKeys {
   const mid = Math.floor(DEPTH / 2);
   return { first: deepKeyAt(db, 1), mid: deepKeyAt(db, mid), midNext: deepKeyAt(db, mid + 1), lastFirst: deepKeyAt(db, DEPTH - PAGE + 1), last: deepKeyAt(db, DEPTH) };
 }
 
-async function depthQueries(keys: DeepKeys, suffix: string, withIndex: boolean, rows: Row[]): Promise<Page> {
+async function depthQueries(label: string, keys: DeepKeys, suffix: string, withIndex: boolean, rows: Row[]): Promise<Page> {
   const midPos = Math.floor(DEPTH / 2);
   const q = await mamClient();
   try {
@@ -482,11 +504,11 @@ async function depthQueries(keys: DeepKeys, suffix: string, withIndex: boolean, 
     };
     const wrong = (p: Page, first: string, last?: string) =>
       p.ids.length !== PAGE || p.ids[0] !== first || (last !== undefined && p.ids[PAGE - 1] !== last) ? "unexpected rows" : "";
-    const first = await measure("mam first page", () => [], (p) => wrong(p, keys.first));
-    await measure(`mam middle page (after #${midPos})`, () => [xml("after", {}, keys.mid)], (p) => wrong(p, keys.midNext));
-    await measure("mam last page (empty before)", () => [xml("before")], (p) => wrong(p, keys.lastFirst, keys.last));
+    const first = await measure(`${label} first page`, () => [], (p) => wrong(p, keys.first));
+    await measure(`${label} middle page (after #${midPos})`, () => [xml("after", {}, keys.mid)], (p) => wrong(p, keys.midNext));
+    await measure(`${label} last page (empty before)`, () => [xml("before")], (p) => wrong(p, keys.lastFirst, keys.last));
     if (withIndex)
-      await measure(`mam middle page (index ${midPos})`, () => [xml("index", {}, String(midPos))], (p) =>
+      await measure(`${label} middle page (index ${midPos})`, () => [xml("index", {}, String(midPos))], (p) =>
         p.ids[0] === keys.midNext ? "" : p.ids[0] === first.ids[0] ? "index ignored: first page" : "unexpected rows",
       );
     return first;
@@ -498,37 +520,67 @@ async function depthQueries(keys: DeepKeys, suffix: string, withIndex: boolean, 
 const senderNames = () => Array.from({ length: SENDERS }, (_, i) => senderName(i));
 const recipientNames = () => Array.from({ length: RECIPIENTS }, (_, i) => recipientName(i));
 
+function startPostgres(): void {
+  execFileSync(join(ROOT, "deploy", "postgres", "start"), {
+    env: { ...process.env, PG_PORT: String(PG.port), PG_DATABASE: PG.database, PG_USER: PG.user, PG_STATE },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+}
+
+function stopPostgres(): void {
+  execFileSync(join(ROOT, "deploy", "postgres", "stop"), { env: { ...process.env, PG_STATE }, stdio: ["ignore", "pipe", "inherit"] });
+}
+
+const PROSODY_STATES = [SQL_STATE, PG_PROSODY_STATE, FILE_STATE];
+
 async function main(): Promise<void> {
   ensureSqliteCli();
   // A run killed half-way may have left an instance on our ports.
-  stopProsody(SQL_STATE);
-  stopProsody(FILE_STATE);
+  for (const s of PROSODY_STATES) stopProsody(s);
   const rows: Row[] = [];
   const notes: string[] = [];
-  await sqlitePhase(rows, notes);
+  await sqlPhase("sqlite", rows, notes);
+  if (WITH_POSTGRES) {
+    startPostgres();
+    try {
+      await sqlPhase("postgres", rows, notes);
+    } finally {
+      stopPostgres();
+    }
+  }
   await filePhase(rows, notes);
   // Table order: ingest first, then the pages.
   rows.sort((a, b) => Number(String(b.measurement).startsWith("ingest")) - Number(String(a.measurement).startsWith("ingest")));
   notes.unshift(
     `Ingest: ${MESSAGES} chat messages with a body from ${SENDERS} senders to ${RECIPIENTS} online recipients (all on ${DOMAIN}), sent from real @xmpp/client c2s connections with at most ${WINDOW} undelivered; ` +
       `timed from the first send until the archive held every row. mod_mam archives each message twice (the sender's and the recipient's archive): rows = 2 x messages, checked per side. ` +
-      `SQLite rows counted in prosodyarchive; file rows counted as item lines in data/<host>/archive/*.list (mod_storage_internal). ` +
+      `SQL rows counted in prosodyarchive; file rows counted as item lines in data/<host>/archive/*.list (mod_storage_internal). ` +
       `prosody cpu % = Prosody's CPU time over the run's wall time (it is single-threaded: 100 % = one core).`,
     `Peer instance: its own Prosody (c2s ${C2S_PORT}) with mod_mam, no archive feed; max_archive_query_results raised from 50 to 1000 so pages of ${PAGE} are possible.`,
   );
-  report(ROOT, "peer", "Peer: Prosody mod_mam (XEP-0313) with SQLite and file storage", rows, notes);
+  notes.push(
+    `The SQL ingests run with the deep user's ${DEPTH} rows already in the table (filled first, kept between runs); the file ingest starts from empty archives.`,
+    `"nodelay" rows: the same queries after restarting the instance with network_settings = { nagle = false } (PROSODY_NAGLE=0); with Prosody's default (Nagle on) part of a page can wait for the client's delayed ACK.`,
+  );
+  const storages = WITH_POSTGRES ? "SQLite, PostgreSQL and file storage" : "SQLite and file storage";
+  report(ROOT, "peer", `Peer: Prosody mod_mam (XEP-0313) with ${storages}`, rows, notes);
 }
 
 main().then(
   () => process.exit(0),
   (err: unknown) => {
     process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
-    for (const s of [SQL_STATE, FILE_STATE]) {
+    for (const s of PROSODY_STATES) {
       try {
         stopProsody(s);
       } catch {
         // already reported above
       }
+    }
+    try {
+      stopPostgres();
+    } catch {
+      // already reported above
     }
     process.exit(1);
   },
