@@ -1,6 +1,8 @@
 // Redis key names in one place, so the cluster's shared state is easy to inspect.
 export const keys = {
   members: "archive:members",
+  /** Each member's storage level (see src/store/storage-level.ts). */
+  memberLevels: "archive:member-levels",
   lease: (shard: number) => `archive:lease:${shard}`,
   epoch: (shard: number) => `archive:epoch:${shard}`,
   enqueued: (shard: number) => `archive:enq:${shard}`,

@@ -2,6 +2,7 @@ import type { Redis } from "ioredis";
 import { ownerOf } from "../archive/shard.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Metrics } from "../metrics/metrics.ts";
+import { STORAGE_LEVEL } from "../store/storage-level.ts";
 import { FenceClock } from "./fence.ts";
 import { keys } from "./keys.ts";
 
@@ -46,9 +47,16 @@ export interface ShardHandlers {
   released(shard: number, lost: boolean): Promise<void>;
 }
 
+/** The lowest storage level among live members, and a number that changes whenever it falls. */
+export interface ClusterLevel {
+  level: number;
+  generation: number;
+}
+
 /**
- * Membership (heartbeats in a sorted set) and shard ownership (rendezvous hashing over
- * live members, each shard held through a Redis lease with a fencing epoch).
+ * Membership (heartbeats in a sorted set, each member's storage level in a hash beside it)
+ * and shard ownership (rendezvous hashing over live members, each shard held through a Redis
+ * lease with a fencing epoch).
  */
 export class ShardManager {
   private readonly owned = new Map<number, ShardLease>();
@@ -59,6 +67,7 @@ export class ShardManager {
   private readonly retries = new Map<number, NodeJS.Timeout>();
   private stopped = false;
   private joined = false;
+  private level: ClusterLevel = { level: 0, generation: 0 };
   readonly renewEveryMs: number;
 
   constructor(
@@ -69,6 +78,8 @@ export class ShardManager {
     private readonly handlers: ShardHandlers,
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    /** The storage level this node advertises. */
+    private readonly storageLevel = STORAGE_LEVEL,
   ) {
     this.renewEveryMs = Math.max(200, Math.floor(ttlMs / 3));
   }
@@ -115,17 +126,57 @@ export class ShardManager {
    * take its shards the moment they do.
    */
   async liveMembers(now = Date.now()): Promise<string[]> {
-    return this.redis.zrangebyscore(keys.members, now - 2 * this.renewEveryMs - 100, "+inf");
+    return this.redis.zrangebyscore(keys.members, this.liveSince(now), "+inf");
+  }
+
+  private liveSince(now: number): number {
+    return now - 2 * this.renewEveryMs - 100;
+  }
+
+  /**
+   * The cluster's storage level as of the last tick. A member of a lower level that joined
+   * since can have written in the older format for up to one renewal interval before this
+   * changes; a reader that relies on the newer format keeps what it learnt under one
+   * generation only while the generation stays the same.
+   */
+  clusterLevel(): ClusterLevel {
+    return this.level;
+  }
+
+  /** Heartbeat in one round trip: own entry and level written, silent members dropped, all read back. */
+  private async heartbeat(now: number): Promise<{ live: string[]; level: number }> {
+    const res = await this.redis
+      .multi()
+      .zadd(keys.members, now, this.nodeId)
+      .hset(keys.memberLevels, this.nodeId, String(this.storageLevel))
+      // Members silent for long are dropped so the set does not grow forever.
+      .zremrangebyscore(keys.members, "-inf", now - 10 * this.ttlMs)
+      .zrangebyscore(keys.members, String(this.liveSince(now)), "+inf")
+      .hgetall(keys.memberLevels)
+      .zrange(keys.members, "0", "-1")
+      .exec();
+    if (!res) throw new Error("membership transaction aborted");
+    for (const [err] of res) if (err) throw err;
+    const live = res[3]![1] as string[];
+    const levels = res[4]![1] as Record<string, string>;
+    const known = new Set(res[5]![1] as string[]);
+    // Levels of members dropped from the set go with them.
+    const gone = Object.keys(levels).filter((m) => !known.has(m) && m !== this.nodeId);
+    if (gone.length > 0) await this.redis.hdel(keys.memberLevels, ...gone);
+    if (!live.includes(this.nodeId)) live.push(this.nodeId);
+    // A member without an entry runs a version from before levels: 0.
+    const level = Math.min(...live.map((m) => (m === this.nodeId ? this.storageLevel : Number(levels[m] ?? 0) || 0)));
+    return { live, level };
   }
 
   private async tickOnce(): Promise<void> {
     const now = Date.now();
     try {
-      await this.redis.zadd(keys.members, now, this.nodeId);
-      // Members silent for long are dropped so the set does not grow forever.
-      await this.redis.zremrangebyscore(keys.members, "-inf", now - 10 * this.ttlMs);
-      const live = await this.liveMembers(now);
-      if (!live.includes(this.nodeId)) live.push(this.nodeId);
+      const { live, level } = await this.heartbeat(now);
+      if (level !== this.level.level) {
+        this.level = { level, generation: this.level.generation + (level < this.level.level ? 1 : 0) };
+        this.log.info({ level }, "cluster storage level");
+      }
       const want = new Set<number>();
       for (let s = 0; s < this.shardCount; s++) if (ownerOf(s, live) === this.nodeId) want.add(s);
       this.want = want;
@@ -222,6 +273,7 @@ export class ShardManager {
     this.retries.clear();
     await this.serial;
     await this.redis.zrem(keys.members, this.nodeId).catch(() => undefined);
+    await this.redis.hdel(keys.memberLevels, this.nodeId).catch(() => undefined);
     for (const shard of [...this.owned.keys()]) await this.release(shard, true);
     this.metrics.shardsOwned.set(0);
   }

@@ -14,7 +14,7 @@ const DB = 4;
 const TTL = 1500;
 const SHARDS = 16;
 
-function manager(redis: Redis, id: string, events: string[]): ShardManager {
+function manager(redis: Redis, id: string, events: string[], level?: number): ShardManager {
   return new ShardManager(
     redis,
     id,
@@ -26,6 +26,7 @@ function manager(redis: Redis, id: string, events: string[]): ShardManager {
     },
     new Metrics(),
     createLogger("error"),
+    level,
   );
 }
 
@@ -88,6 +89,36 @@ describe("shard leases", () => {
     expect(new Set([...a.ownedShards(), ...b.ownedShards()]).size).toBe(SHARDS);
     expect([...ea, ...eb].filter((e) => e.startsWith("lost"))).toEqual([]);
     await b.stop();
+    await a.stop();
+  });
+
+  it("knows the lowest storage level among live members, and a new generation whenever it falls", async () => {
+    const a = manager(redis, "node-e", [], 1);
+    await a.start();
+    expect(a.clusterLevel()).toEqual({ level: 1, generation: 0 });
+    // A member of a version from before levels advertises none.
+    const old = manager(redis, "node-f", [], 0);
+    await redis.zadd(keys.members, Date.now(), "node-g");
+    await waitUntil(() => a.clusterLevel().level === 0, TTL * 3);
+    expect(a.clusterLevel().generation).toBe(1);
+    await old.start();
+    await redis.zrem(keys.members, "node-g");
+    await new Promise((r) => setTimeout(r, TTL));
+    expect(a.clusterLevel()).toEqual({ level: 0, generation: 1 });
+    await old.stop();
+    expect(await redis.hexists(keys.memberLevels, "node-f")).toBe(0);
+    await waitUntil(() => a.clusterLevel().level === 1, TTL * 3);
+    // Back up, under a new generation: what a reader learnt before the fall is not trusted again.
+    expect(a.clusterLevel()).toEqual({ level: 1, generation: 1 });
+    await a.stop();
+    expect(await redis.hexists(keys.memberLevels, "node-e")).toBe(0);
+  });
+
+  it("drops the levels of members that left the membership set", async () => {
+    await redis.hset(keys.memberLevels, "long-gone", "1");
+    const a = manager(redis, "node-h", []);
+    await a.start();
+    expect(await redis.hkeys(keys.memberLevels)).toEqual(["node-h"]);
     await a.stop();
   });
 });
