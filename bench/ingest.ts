@@ -224,6 +224,7 @@ async function runBaseline(env: Record<string, string>, target = TARGET): Promis
     open: "INSERT INTO open_collections (owner, peer, with_jid, start, thread, subject, version, count, last_at, previous, next, form, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     latest: "UPDATE open_collections SET latest_start = ? WHERE owner = ? AND peer = ?",
     listVersion: "INSERT INTO list_versions (owner, version) VALUES (?, ?)",
+    listStamp: "UPDATE collections SET list_version = ? WHERE owner = ?",
     change: "INSERT INTO changes (owner, changed_at, with_jid, start, version, removed) VALUES (?, ?, ?, ?, ?, ?)",
     unchange: "DELETE FROM changes WHERE owner = ? AND changed_at = ? AND with_jid = ? AND start = ?",
     changePos: "INSERT INTO change_pos (owner, with_jid, start, changed_at) VALUES (?, ?, ?, ?)",
@@ -283,13 +284,15 @@ async function runBaseline(env: Record<string, string>, target = TARGET): Promis
         work.push(() => client.batch(chunk, opts));
       }
       const fresh = g.coll.changedAt === undefined;
+      const stamp = fresh ? cassandra.types.TimeUuid.now(uuidNode, uuidClock) : undefined;
       const owned = [
         { query: Q.coll, params: [g.owner, start, g.coll.with, ...meta] },
         { query: Q.open, params: [g.owner, g.coll.with, g.coll.with, start, ...meta] },
         ...(fresh
           ? [
               { query: Q.latest, params: [start, g.owner, g.coll.with] },
-              { query: Q.listVersion, params: [g.owner, cassandra.types.TimeUuid.now(uuidNode, uuidClock)] },
+              { query: Q.listVersion, params: [g.owner, stamp] },
+              { query: Q.listStamp, params: [stamp, g.owner] },
             ]
           : [{ query: Q.unchange, params: [g.owner, g.coll.changedAt, g.coll.with, start] }]),
         { query: Q.change, params: [g.owner, now, g.coll.with, start, g.coll.version, false] },
@@ -372,7 +375,7 @@ async function main(): Promise<void> {
   report(ROOT, "ingest", `Ingest, node only: ${TARGET} copies durable, ${DEFAULT_SHAPE.users} users`, rows, [
     `Load: ${TARGET / 2} chat messages between ${DEFAULT_SHAPE.users} local users (Zipf activity, exponent ${DEFAULT_SHAPE.skew}; ${DEFAULT_SHAPE.contacts} contacts each), so ${TARGET} archive copies, each an archived message in its owner's archive.`,
     `node: copies in the server module's wire form, made on a thread of their own (as a server would send them), parsed on the node's thread as one component stream (as the node's XMPP connection parses it) and handed to ArchiveNode.receive(), at most ${WINDOW} not yet durable; one node owning all shards, Redis (AOF) and Cassandra on the same machine, Cassandra warmed up first with ${WARMUP} copies written by the baseline's loop. Delay: from arrival at the node to the write that made it durable in Cassandra. CPU: this process's CPU less the load generator's own (${genCpu.toFixed(1)} s, measured alone); Cassandra and Redis CPU: what the stack's two processes spent during the run, from /proc.`,
-    `baseline: the same rows (items, collection row, peer record, change log, de-duplication marks) for the same load, grouped per window of ${WINDOW} copies into unlogged same-partition batches (each collection's items; all of an owner's other rows together), prepared, ${BASELINE_CONCURRENCY} requests in flight.`,
+    `baseline: the same rows (items, collection row, peer record, change log, de-duplication marks, list stamp) for the same load, grouped per window of ${WINDOW} copies into unlogged same-partition batches (each collection's items; all of an owner's other rows together), prepared, ${BASELINE_CONCURRENCY} requests in flight.`,
   ]);
 }
 

@@ -29,6 +29,9 @@ async function fill(store: ArchiveStore, client: cassandra.Client): Promise<void
   const lastMeta = await store.getCollection(OWNER, last);
   if (have === COLLECTIONS && lastMeta?.count === PER_COLLECTION) {
     process.stdout.write(`archive already filled: ${COLLECTIONS} collections x ${PER_COLLECTION} messages\n`);
+    // Filled before the stamp was kept in the collections partition: the write that adds a
+    // collection now puts it there.
+    if (!(await store.listStamp(OWNER))) await client.execute("UPDATE collections SET list_version = now() WHERE owner = ?", [OWNER], { prepare: true });
     return;
   }
   const clock = new FenceClock(1, Date.now());

@@ -159,14 +159,19 @@ export class ArchiveNode {
     this.cassandra.on("hostDown", () => (this.cassandraUp = false));
     this.cassandra.on("hostUp", () => (this.cassandraUp = true));
     this.store = new ArchiveStore(this.cassandra, this.metrics, c.cassandra.maxWritesInFlight);
-    this.queries = new QueryService(new ArchiveStore(this.cassandra, this.metrics, c.cassandra.maxReadsInFlight), {
-      defaultMax: c.archive.defaultMax,
-      maxPageSize: c.archive.maxPageSize,
-      maxReplyBytes: c.archive.maxReplyBytes,
-      changeRetentionMs: c.archive.changeRetentionMs,
-      listCacheKeys: c.archive.listCacheKeys,
-      listCacheMaxAgeMs: c.archive.listCacheMaxAgeMs,
-    });
+    this.queries = new QueryService(
+      new ArchiveStore(this.cassandra, this.metrics, c.cassandra.maxReadsInFlight),
+      {
+        defaultMax: c.archive.defaultMax,
+        maxPageSize: c.archive.maxPageSize,
+        maxReplyBytes: c.archive.maxReplyBytes,
+        changeRetentionMs: c.archive.changeRetentionMs,
+        listCacheKeys: c.archive.listCacheKeys,
+        listCacheMaxAgeMs: c.archive.listCacheMaxAgeMs,
+      },
+      // Level 0 until the first membership tick has seen the other nodes.
+      () => this.shards?.clusterLevel() ?? { level: 0, generation: 0 },
+    );
     this.queues = new ShardQueues(this.redis, this.metrics, this.log, c.leaseTtlMs);
 
     await this.subscriber.subscribe(keys.replies(c.nodeId));
@@ -258,7 +263,15 @@ export class ArchiveNode {
       const v = await this.redis.get(keys.lease(s));
       owners[s] = v;
     }
-    return { node: this.config.nodeId, members: live, owned: this.shards.ownedShards(), leases: owners, queues: await this.queues.depths() };
+    return {
+      node: this.config.nodeId,
+      members: live,
+      // The lowest storage level among the members: below this version's, an upgrade is under way.
+      storageLevel: this.shards.clusterLevel().level,
+      owned: this.shards.ownedShards(),
+      leases: owners,
+      queues: await this.queues.depths(),
+    };
   }
 
   // ---- inbound stanzas ----

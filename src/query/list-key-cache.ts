@@ -4,6 +4,11 @@ interface Entry {
   version: string;
   keys: CollectionKey[];
   loadedAt: number;
+  /**
+   * Set when `version` is the stamp of the user's collections partition, read while every
+   * node wrote it: the cluster's level generation then. Absent: read from list_versions.
+   */
+  generation?: number;
 }
 
 /**
@@ -24,7 +29,7 @@ export class ListKeyCache {
   ) {}
 
   /** The cached entry if it is young enough (its stamp is for the caller to compare). */
-  get(owner: string): { version: string; keys: readonly CollectionKey[] } | undefined {
+  get(owner: string): { version: string; keys: readonly CollectionKey[]; generation?: number } | undefined {
     const e = this.entries.get(owner);
     if (!e) return undefined;
     if (this.now() - e.loadedAt > this.maxAgeMs) {
@@ -37,10 +42,12 @@ export class ListKeyCache {
     return e;
   }
 
-  set(owner: string, version: string, keys: CollectionKey[]): void {
+  set(owner: string, version: string, keys: CollectionKey[], generation?: number): void {
     this.delete(owner);
     if (keys.length > this.maxKeys) return;
-    this.entries.set(owner, { version, keys, loadedAt: this.now() });
+    const e: Entry = { version, keys, loadedAt: this.now() };
+    if (generation !== undefined) e.generation = generation;
+    this.entries.set(owner, e);
     this.total += keys.length;
     for (const [victim] of this.entries) {
       if (this.total <= this.maxKeys) break;

@@ -14,7 +14,9 @@ import { timeItems } from "../archive/secs.ts";
 import { itemNotFound } from "../protocol/errors.ts";
 import { chatHeader, chatHeaderSizeBound, chatItemSizeBound, renderChat, renderChatItem, renderChange, renderList, renderModified } from "../protocol/render.ts";
 import { byteLength, fitToBudget } from "../protocol/size.ts";
-import type { ArchiveStore, PositionedItem } from "../store/archive-store.ts";
+import type { ArchiveStore, CollectionRows, PositionedItem } from "../store/archive-store.ts";
+import { STORAGE_LEVEL } from "../store/storage-level.ts";
+import type { ClusterLevel } from "../cluster/shard-manager.ts";
 import { selectKeys } from "../actors/collection-filter.ts";
 import { compareCollectionKeys } from "../archive/cursors.ts";
 import { ListKeyCache } from "./list-key-cache.ts";
@@ -44,6 +46,8 @@ export class QueryService {
   constructor(
     private readonly store: ArchiveStore,
     private readonly limits: QueryLimits,
+    /** The cluster's storage level (a service on its own assumes every writer is current). */
+    private readonly clusterLevel: () => ClusterLevel = () => ({ level: STORAGE_LEVEL, generation: 0 }),
   ) {
     this.listKeys = new ListKeyCache(limits.listCacheKeys ?? 1_000_000, limits.listCacheMaxAgeMs ?? 60_000);
   }
@@ -67,32 +71,51 @@ export class QueryService {
 
   /**
    * The user's collection keys (to count the list and find the page) come from memory while
-   * the user's list stamp is unchanged, else from one key scan; the page's rows are read by
-   * key range, side by side with the stamp when the cached keys are likely current.
+   * the user's list stamp is unchanged, else from one key scan; the page's rows are read by key
+   * range. Once every node keeps the stamp in the collections partition, the page's read
+   * returns it with the rows, and a page from cached keys is one read; before that (or for a
+   * user whose stamp no node of this version has written yet) the stamp's own row is read
+   * side by side with the page.
    */
   private async list(owner: string, req: Extract<ArchiveRequest, { op: "list" }>): Promise<Result> {
     const max = clampMax(req.rsm, this.limits);
     const locate = (all: readonly CollectionKey[]) =>
       pageOfSorted(selectKeys(req, all), { ...collectionCursor, keyOf: (k: CollectionKey) => k }, req.rsm, max);
+    const cluster = this.clusterLevel();
+    const stampsShared = cluster.level >= 1;
     const cached = this.listKeys.get(owner);
-    const version = this.store.listVersion(owner);
+    const oneRead = stampsShared && cached?.generation !== undefined && cached.generation === cluster.generation;
+    const version = cached && !oneRead ? settle(this.store.listVersion(owner)) : undefined;
     const guess = cached ? locate(cached.keys) : undefined;
-    const early = guess?.ok ? settle(this.pageRows(owner, req, guess.value.items)) : undefined;
-    let paged: Parsed<Page<CollectionKey>>;
+    const early = guess?.ok && guess.value.items.length > 0 ? settle(this.pageRows(owner, req, guess.value.items)) : undefined;
+    let paged: Parsed<Page<CollectionKey>> | undefined;
     let metas: CollectionMeta[] | undefined;
-    if (cached && guess && cached.version === (await version)) {
-      paged = guess;
+    if (cached && guess) {
       const got = early ? await early : undefined;
-      if (got?.ok) metas = got.value;
-    } else {
-      const v = await version;
+      let current: string;
+      if (oneRead) {
+        // No rows read (an empty page, or the read failed) or no stamp in them: the stamp alone.
+        current = (got?.ok ? got.value.stamp : undefined) ?? (await this.store.listStamp(owner));
+      } else {
+        current = unwrap(await version!);
+      }
+      if (current === cached.version) {
+        paged = guess;
+        if (got?.ok) metas = got.value.metas;
+      }
+    }
+    if (!paged) {
+      // The stamp is read before the keys, so the keys are at least as new as the stamp.
+      let stamp = stampsShared ? await this.store.listStamp(owner) : "";
+      const inPartition = stamp !== "";
+      if (!inPartition) stamp = version ? unwrap(await version) : await this.store.listVersion(owner);
       const all = await this.store.scanCollectionKeys(owner, {});
       all.sort(compareCollectionKeys);
-      this.listKeys.set(owner, v, all);
+      this.listKeys.set(owner, stamp, all, inPartition ? cluster.generation : undefined);
       paged = locate(all);
     }
     if (!paged.ok) return { error: paged.error };
-    metas ??= await this.pageRows(owner, req, paged.value.items);
+    metas ??= (await this.pageRows(owner, req, paged.value.items)).metas;
     const page: Page<CollectionMeta> = { ...paged.value, items: metas };
     const [m0, mN] = [metas[0], metas[metas.length - 1]];
     if (metas.length < paged.value.items.length && m0 && mN) {
@@ -104,17 +127,18 @@ export class QueryService {
   }
 
   /**
-   * The rows of the page's keys, in order; a collection removed since the key scan is left out.
-   * Without `with` the page's keys are consecutive and read as one range; with it they may be
-   * far apart among other peers' collections, and are read by key.
+   * The rows of the page's keys, in order, with the partition's list stamp; a collection
+   * removed since the key scan is left out. Without `with` the page's keys are consecutive and
+   * read as one range; with it they may be far apart among other peers' collections, and are
+   * read by key.
    */
-  private async pageRows(owner: string, req: Extract<ArchiveRequest, { op: "list" }>, keys: CollectionKey[]): Promise<CollectionMeta[]> {
+  private async pageRows(owner: string, req: Extract<ArchiveRequest, { op: "list" }>, keys: CollectionKey[]): Promise<CollectionRows> {
     const first = keys[0];
     const last = keys[keys.length - 1];
-    if (!first || !last) return [];
-    const rows = req.with !== undefined ? await this.store.readCollections(owner, keys) : await this.store.readCollectionRange(owner, first, last);
-    const byKey = new Map(rows.map((m) => [`${m.start}|${m.with}`, m]));
-    return keys.map((k) => byKey.get(`${k.start}|${k.with}`)).filter((m): m is CollectionMeta => m !== undefined);
+    if (!first || !last) return { metas: [], stamp: undefined };
+    const got = req.with !== undefined ? await this.store.readCollections(owner, keys) : await this.store.readCollectionRange(owner, first, last);
+    const byKey = new Map(got.metas.map((m) => [`${m.start}|${m.with}`, m]));
+    return { metas: keys.map((k) => byKey.get(`${k.start}|${k.with}`)).filter((m): m is CollectionMeta => m !== undefined), stamp: got.stamp };
   }
 
   /**
@@ -183,12 +207,20 @@ export class QueryService {
   }
 }
 
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
 /** A read started ahead of need, settled either way so that a failure is never left unobserved. */
-function settle<T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok: false }> {
+function settle<T>(p: Promise<T>): Promise<Settled<T>> {
   return p.then(
     (value) => ({ ok: true as const, value }),
-    () => ({ ok: false as const }),
+    (error: unknown) => ({ ok: false as const, error }),
   );
+}
+
+/** The value of a settled read whose failure the caller cannot do without. */
+function unwrap<T>(s: Settled<T>): T {
+  if (!s.ok) throw s.error;
+  return s.value;
 }
 
 /** How many leading sizes fit in `budget` bytes. */

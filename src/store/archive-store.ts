@@ -121,11 +121,29 @@ export function chunksOf<Q>(queries: Q[], items: ArchivedItem[], maxCount: numbe
 const UUID_NODE = randomBytes(6);
 const UUID_CLOCK = randomBytes(2);
 
-const listVersionQuery = (owner: string) => ({
-  query: "INSERT INTO list_versions (owner, version) VALUES (?, ?)",
-  // Any value it never had before will do.
-  params: [owner, cassandra.types.TimeUuid.now(UUID_NODE, UUID_CLOCK)],
-});
+/**
+ * A new stamp for the user's set of collections. Any value it never had before will do; the
+ * same value goes into the list_versions row (read by nodes of earlier versions) and into the
+ * static column of the owner's collections partition, which a list page reads with its rows.
+ */
+const listVersionQueries = (owner: string) => {
+  const stamp = cassandra.types.TimeUuid.now(UUID_NODE, UUID_CLOCK);
+  return [
+    { query: "INSERT INTO list_versions (owner, version) VALUES (?, ?)", params: [owner, stamp] },
+    { query: "UPDATE collections SET list_version = ? WHERE owner = ?", params: [stamp, owner] },
+  ];
+};
+
+/** Rows of the owner's collections partition with the partition's list stamp (undefined: none was read). */
+export interface CollectionRows {
+  metas: CollectionMeta[];
+  stamp: string | undefined;
+}
+
+function withStamp(rows: Row[]): CollectionRows {
+  const v = rows[0]?.get("list_version") as cassandra.types.Uuid | null | undefined;
+  return { metas: rows.map(rowToMeta), stamp: v ? v.toString() : undefined };
+}
 
 /** The WHERE clause of a collection scan over the owner's partition. */
 function scanWhere(owner: string, scan: CollectionScan): { where: string; params: unknown[] } {
@@ -307,26 +325,32 @@ export class ArchiveStore {
     return rows.map((r) => ({ with: r.get("with_jid") as string, start: (r.get("start") as Date).getTime() }));
   }
 
-  /** Whole rows of the collections from `first` to `last` (both included), in (start, with) order. */
-  async readCollectionRange(owner: string, first: CollectionKey, last: CollectionKey): Promise<CollectionMeta[]> {
+  /**
+   * Whole rows of the collections from `first` to `last` (both included), in (start, with)
+   * order, with the list stamp of the same read.
+   */
+  async readCollectionRange(owner: string, first: CollectionKey, last: CollectionKey): Promise<CollectionRows> {
     const rows = await this.all(
       "collection_range",
-      `SELECT with_jid, start, ${META_COLS} FROM collections
+      `SELECT with_jid, start, ${META_COLS}, list_version FROM collections
        WHERE owner = ? AND (start, with_jid) >= (?, ?) AND (start, with_jid) <= (?, ?)`,
       [owner, new Date(first.start), first.with, new Date(last.start), last.with],
     );
-    return rows.map(rowToMeta);
+    return withStamp(rows);
   }
 
-  /** Whole rows of these collections (those that exist), in (start, with) order: one read of the owner's partition. */
-  async readCollections(owner: string, keys: readonly CollectionKey[]): Promise<CollectionMeta[]> {
-    if (keys.length === 0) return [];
+  /**
+   * Whole rows of these collections (those that exist), in (start, with) order, with the list
+   * stamp: one read of the owner's partition.
+   */
+  async readCollections(owner: string, keys: readonly CollectionKey[]): Promise<CollectionRows> {
+    if (keys.length === 0) return { metas: [], stamp: undefined };
     const rows = await this.all(
       "collection_keys_get",
-      `SELECT with_jid, start, ${META_COLS} FROM collections WHERE owner = ? AND (start, with_jid) IN ?`,
+      `SELECT with_jid, start, ${META_COLS}, list_version FROM collections WHERE owner = ? AND (start, with_jid) IN ?`,
       [owner, keys.map((k) => new cassandra.types.Tuple(new Date(k.start), k.with))],
     );
-    return rows.map(rowToMeta);
+    return withStamp(rows);
   }
 
   /** Items at positions [from, to) of a collection. */
@@ -405,7 +429,7 @@ export class ArchiveStore {
     }
     // A collection written for the first time (or again after a removal) changes the user's
     // set of collections: query nodes must reload their copy of its keys, once all are there.
-    const last = writes.some((write) => write.meta.changedAt === undefined) ? [listVersionQuery(owner)] : [];
+    const last = writes.some((write) => write.meta.changedAt === undefined) ? listVersionQueries(owner) : [];
     // Each collection's statements stay in one batch, so each is applied whole or not at all.
     for (const chunk of packed(perWrite, first, last, OWNER_BATCH_STATEMENTS)) {
       await this.batch("collection_write", chunk, { logged: false, timestamp: w.timestamp });
@@ -479,7 +503,7 @@ export class ArchiveStore {
       const queries = [
         { query: "DELETE FROM collections WHERE owner = ? AND start = ? AND with_jid = ?", params: [owner, start, meta.with] },
         ...(await this.changeQueries(owner, { ...meta, version: meta.version + 1 }, true, changedAt, false)),
-        listVersionQuery(owner),
+        ...listVersionQueries(owner),
       ];
       if (isOpen(meta)) {
         queries.push({
@@ -531,6 +555,16 @@ export class ArchiveStore {
   async listVersion(owner: string): Promise<string> {
     const rs = await this.exec("list_version_get", "SELECT version FROM list_versions WHERE owner = ?", [owner]);
     const v = rs.first()?.get("version") as cassandra.types.Uuid | undefined;
+    return v ? v.toString() : "";
+  }
+
+  /**
+   * The same stamp as kept in the collections partition ("" if none is there: never written
+   * since this column exists, or only by nodes of earlier versions).
+   */
+  async listStamp(owner: string): Promise<string> {
+    const rs = await this.exec("list_stamp_get", "SELECT list_version FROM collections WHERE owner = ? LIMIT 1", [owner]);
+    const v = rs.first()?.get("list_version") as cassandra.types.Uuid | null | undefined;
     return v ? v.toString() : "";
   }
 

@@ -80,6 +80,16 @@ export const MIGRATIONS: Migration[] = [
       // (several nodes starting on a new keyspace) alters it in step 2.
     ],
   },
+  {
+    version: 5,
+    description: "the list stamp also as a static column of the collections partition",
+    statements: [
+      // Read with a list page's rows, so a page needs no second read to know whether the
+      // query node's copy of the user's keys is current. list_versions stays, written with
+      // the same value, for nodes of earlier versions.
+      `ALTER TABLE collections ADD list_version uuid static`,
+    ],
+  },
 ];
 
 export function keyspaceCql(keyspace: string, replication: Record<string, string>): string {

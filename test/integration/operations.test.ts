@@ -3,6 +3,7 @@ import { pino } from "pino";
 import { createLogger } from "../../src/log/logger.ts";
 import { connectCassandra } from "../../src/store/cassandra-client.ts";
 import { MIGRATIONS } from "../../src/store/schema.ts";
+import { STORAGE_LEVEL } from "../../src/store/storage-level.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ArchiveNode } from "../../src/node/archive-node.ts";
 import { chats, list, NS } from "./support/archive.ts";
@@ -121,8 +122,13 @@ describe("operations", () => {
     expect(ready.status).toBe(200);
     const body = (await ready.json()) as { checks: Record<string, boolean> };
     expect(body.checks).toMatchObject({ redis: true, cassandra: true, cluster: true, component: true });
-    const shards = (await (await fetch(`http://127.0.0.1:${port}/shards`)).json()) as { members: string[]; leases: Record<string, string> };
+    const shards = (await (await fetch(`http://127.0.0.1:${port}/shards`)).json()) as {
+      members: string[];
+      storageLevel: number;
+      leases: Record<string, string>;
+    };
     expect(shards.members.length).toBeGreaterThanOrEqual(1);
+    expect(shards.storageLevel).toBe(STORAGE_LEVEL);
     expect(Object.keys(shards.leases)).toHaveLength(8);
   });
 
