@@ -4,6 +4,7 @@ import type { Logger } from "../log/logger.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import { STORAGE_LEVEL } from "../store/storage-level.ts";
 import { FenceClock } from "./fence.ts";
+import { lowestLevel, nextClusterLevel, staleLevels, type ClusterLevel } from "./levels.ts";
 import { keys } from "./keys.ts";
 
 // Lease scripts: a lease value is "<node>|<epoch>"; the epoch grows on every change of owner.
@@ -45,12 +46,6 @@ export interface ShardHandlers {
   acquired(lease: ShardLease): Promise<void>;
   /** Called before the lease is given up or after it was lost; must stop all work on the shard. */
   released(shard: number, lost: boolean): Promise<void>;
-}
-
-/** The lowest storage level among live members, and a number that changes whenever it falls. */
-export interface ClusterLevel {
-  level: number;
-  generation: number;
 }
 
 /**
@@ -159,24 +154,20 @@ export class ShardManager {
     for (const [err] of res) if (err) throw err;
     const live = res[3]![1] as string[];
     const levels = res[4]![1] as Record<string, string>;
-    const known = new Set(res[5]![1] as string[]);
     // Levels of members dropped from the set go with them.
-    const gone = Object.keys(levels).filter((m) => !known.has(m) && m !== this.nodeId);
+    const gone = staleLevels(levels, new Set(res[5]![1] as string[]), this.nodeId);
     if (gone.length > 0) await this.redis.hdel(keys.memberLevels, ...gone);
     if (!live.includes(this.nodeId)) live.push(this.nodeId);
-    // A member without an entry runs a version from before levels: 0.
-    const level = Math.min(...live.map((m) => (m === this.nodeId ? this.storageLevel : Number(levels[m] ?? 0) || 0)));
-    return { live, level };
+    return { live, level: lowestLevel(live, levels, this.nodeId, this.storageLevel) };
   }
 
   private async tickOnce(): Promise<void> {
     const now = Date.now();
     try {
       const { live, level } = await this.heartbeat(now);
-      if (level !== this.level.level) {
-        this.level = { level, generation: this.level.generation + (level < this.level.level ? 1 : 0) };
-        this.log.info({ level }, "cluster storage level");
-      }
+      const next = nextClusterLevel(this.level, level);
+      if (next !== this.level) this.log.info({ level }, "cluster storage level");
+      this.level = next;
       const want = new Set<number>();
       for (let s = 0; s < this.shardCount; s++) if (ownerOf(s, live) === this.nodeId) want.add(s);
       this.want = want;

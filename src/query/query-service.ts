@@ -16,7 +16,7 @@ import { chatHeader, chatHeaderSizeBound, chatItemSizeBound, renderChat, renderC
 import { byteLength, fitToBudget } from "../protocol/size.ts";
 import type { ArchiveStore, CollectionRows, PositionedItem } from "../store/archive-store.ts";
 import { STORAGE_LEVEL } from "../store/storage-level.ts";
-import type { ClusterLevel } from "../cluster/shard-manager.ts";
+import type { ClusterLevel } from "../cluster/levels.ts";
 import { selectKeys } from "../actors/collection-filter.ts";
 import { compareCollectionKeys } from "../archive/cursors.ts";
 import { ListKeyCache } from "./list-key-cache.ts";

@@ -2,7 +2,7 @@ import type { Element } from "@xmpp/xml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CollectionMeta } from "../../src/archive/model.ts";
 import { FenceClock } from "../../src/cluster/fence.ts";
-import type { ClusterLevel } from "../../src/cluster/shard-manager.ts";
+import type { ClusterLevel } from "../../src/cluster/levels.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { Metrics } from "../../src/metrics/metrics.ts";
 import { QueryService } from "../../src/query/query-service.ts";
