@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CollectionMeta } from "../../src/archive/model.ts";
 import { FenceClock } from "../../src/cluster/fence.ts";
-import { createLogger } from "../../src/log/logger.ts";
 import { Metrics } from "../../src/metrics/metrics.ts";
 import { ArchiveStore, type CollectionWrite } from "../../src/store/archive-store.ts";
-import { connectCassandra, type CassandraClient } from "../../src/store/cassandra-client.ts";
-import { stackEnv, uniqueName } from "./support/stack.ts";
+import type { CassandraClient } from "../../src/store/cassandra-client.ts";
+import { connectTestKeyspace, uniqueName } from "./support/stack.ts";
 
 // The store against the real Cassandra: one pass's write of many collections of one owner, large
 // enough that its rows in the owner's partition go as several batches.
@@ -14,17 +13,7 @@ let store: ArchiveStore;
 const metrics = new Metrics();
 
 beforeAll(async () => {
-  const env = stackEnv();
-  client = await connectCassandra(
-    {
-      contactPoints: env.CASSANDRA_CONTACT_POINTS!.split(","),
-      localDataCenter: env.CASSANDRA_LOCAL_DC!,
-      keyspace: "archive_test",
-      tls: false,
-      replication: { class: "SimpleStrategy", replication_factor: "1" },
-    },
-    createLogger("silent"),
-  );
+  client = await connectTestKeyspace();
   store = new ArchiveStore(client, metrics);
 });
 afterAll(async () => {

@@ -3,12 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CollectionMeta } from "../../src/archive/model.ts";
 import { FenceClock } from "../../src/cluster/fence.ts";
 import type { ClusterLevel } from "../../src/cluster/levels.ts";
-import { createLogger } from "../../src/log/logger.ts";
 import { Metrics } from "../../src/metrics/metrics.ts";
 import { QueryService } from "../../src/query/query-service.ts";
 import { ArchiveStore } from "../../src/store/archive-store.ts";
-import { connectCassandra, type CassandraClient } from "../../src/store/cassandra-client.ts";
-import { stackEnv, uniqueName } from "./support/stack.ts";
+import type { CassandraClient } from "../../src/store/cassandra-client.ts";
+import { connectTestKeyspace, uniqueName } from "./support/stack.ts";
 
 // A list page from a query node's cached keys: one read of the collections partition once
 // every node keeps the list stamp there, and never a stale list when a writer of an earlier
@@ -21,17 +20,7 @@ const clock = new FenceClock(1, Date.now());
 const T0 = Date.UTC(2025, 6, 1);
 
 beforeAll(async () => {
-  const env = stackEnv();
-  client = await connectCassandra(
-    {
-      contactPoints: env.CASSANDRA_CONTACT_POINTS!.split(","),
-      localDataCenter: env.CASSANDRA_LOCAL_DC!,
-      keyspace: "archive_test",
-      tls: false,
-      replication: { class: "SimpleStrategy", replication_factor: "1" },
-    },
-    createLogger("silent"),
-  );
+  client = await connectTestKeyspace();
   store = new ArchiveStore(client, metrics);
 });
 afterAll(async () => {
@@ -73,6 +62,8 @@ async function addCollectionAsEarlierVersion(owner: string, i: number): Promise<
   await client.execute("INSERT INTO list_versions (owner, version) VALUES (?, now())", [owner], { prepare: true, timestamp: clock.next() });
 }
 
+const LIMITS = { defaultMax: 100, maxPageSize: 1000, maxReplyBytes: 1 << 20, changeRetentionMs: 86_400_000 };
+
 function listed(service: QueryService, owner: string): Promise<number> {
   return service.answer(owner, { op: "list", exactmatch: false, rsm: { max: 100 } }).then((r) => {
     if (!("payload" in r)) throw new Error(`list failed: ${r.error.condition}`);
@@ -100,10 +91,7 @@ describe("the list stamp in the collections partition", () => {
 
   it("makes a page from cached keys one read, and a new collection shows at once", async () => {
     const owner = `${uniqueName("one-read")}@example.test`;
-    const service = new QueryService(store, { defaultMax: 100, maxPageSize: 1000, maxReplyBytes: 1 << 20, changeRetentionMs: 86_400_000 }, () => ({
-      level: 1,
-      generation: 0,
-    }));
+    const service = new QueryService(store, LIMITS, () => ({ level: 1, generation: 0 }));
     for (let i = 0; i < 3; i++) await addCollection(owner, i);
     expect(await listed(service, owner)).toBe(3);
     let n = 0;
@@ -117,7 +105,7 @@ describe("the list stamp in the collections partition", () => {
   it("never serves stale keys while a writer of an earlier version is in the cluster, nor after it left", async () => {
     const owner = `${uniqueName("mixed")}@example.test`;
     let level: ClusterLevel = { level: 1, generation: 0 };
-    const service = new QueryService(store, { defaultMax: 100, maxPageSize: 1000, maxReplyBytes: 1 << 20, changeRetentionMs: 86_400_000 }, () => level);
+    const service = new QueryService(store, LIMITS, () => level);
     await addCollection(owner, 0);
     expect(await listed(service, owner)).toBe(1);
     // A node of an earlier version joins (the level falls) and adds a collection.
@@ -140,7 +128,7 @@ describe("the list stamp in the collections partition", () => {
   it("does not trust keys cached under an earlier generation, though the level is back up", async () => {
     const owner = `${uniqueName("generation")}@example.test`;
     let level: ClusterLevel = { level: 1, generation: 0 };
-    const service = new QueryService(store, { defaultMax: 100, maxPageSize: 1000, maxReplyBytes: 1 << 20, changeRetentionMs: 86_400_000 }, () => level);
+    const service = new QueryService(store, LIMITS, () => level);
     await addCollection(owner, 0);
     expect(await listed(service, owner)).toBe(1);
     // An earlier version came and went between two pages; what it wrote must show.

@@ -3,6 +3,8 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createLogger } from "../../../src/log/logger.ts";
+import { connectCassandra, type CassandraClient } from "../../../src/store/cassandra-client.ts";
 
 // Endpoints of the local stack started by deploy/local/up (listed in .local/stack.env).
 
@@ -38,4 +40,19 @@ export function createAccount(prefix: string, domain?: string): Account {
   const password = `pw-${local}`;
   execFileSync(join(ROOT, "deploy", "local", "adduser"), [local, password, d], { stdio: "pipe" });
   return { local, domain: d, jid: `${local}@${d}`, password };
+}
+
+/** The stack's Cassandra, on the keyspace the store-level tests share (created and migrated if missing). */
+export function connectTestKeyspace(): Promise<CassandraClient> {
+  const env = stackEnv();
+  return connectCassandra(
+    {
+      contactPoints: env.CASSANDRA_CONTACT_POINTS!.split(","),
+      localDataCenter: env.CASSANDRA_LOCAL_DC!,
+      keyspace: "archive_test",
+      tls: false,
+      replication: { class: "SimpleStrategy", replication_factor: "1" },
+    },
+    createLogger("silent"),
+  );
 }
