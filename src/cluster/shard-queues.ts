@@ -5,6 +5,7 @@ import type { ArchiveRequest } from "../archive/model.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import { keys } from "./keys.ts";
+import { PassGate } from "./pass-gate.ts";
 
 /** A message copy from the server's feed, as queued for its owner's actor. */
 export interface FeedCopy {
@@ -88,6 +89,7 @@ const byIdDescending = (a: Job<ShardJob>, b: Job<ShardJob>): number => jobNumber
 export class ShardQueues {
   private readonly queues = new Map<number, Queue<ShardJob>>();
   private readonly workers = new Map<number, Consumer>();
+  private readonly gate: PassGate;
 
   constructor(
     private readonly redis: Redis,
@@ -95,7 +97,11 @@ export class ShardQueues {
     private readonly log: Logger,
     /** Job lock: how long a job stays claimed by a worker that stopped renewing it. */
     private readonly lockMs = 10_000,
-  ) {}
+    /** Passes (one shard's gathered jobs each) applied at once over all owned shards. */
+    passesInFlight = 4,
+  ) {
+    this.gate = new PassGate(passesInFlight);
+  }
 
   private queue(shard: number): Queue<ShardJob> {
     let q = this.queues.get(shard);
@@ -175,6 +181,18 @@ export class ShardQueues {
     const token = randomUUID();
     // A job fetched while gathering a group that cannot join it runs next.
     let carry: Job<ShardJob> | undefined;
+    // Whether this consumer holds one of the node's pass slots (kept while a carried job waits).
+    let slot = false;
+    const acquire = async (): Promise<void> => {
+      if (slot) return;
+      await this.gate.take();
+      slot = true;
+    };
+    const release = (): void => {
+      if (!slot) return;
+      slot = false;
+      this.gate.give();
+    };
     const putBack = async (jobs: Job<ShardJob>[]) => {
       // Each goes back to the head of the queue: highest id first, so the lowest ends up in front.
       for (const j of [...jobs].sort(byIdDescending)) await j.moveToWait(token).catch(() => undefined);
@@ -183,14 +201,24 @@ export class ShardQueues {
       if (!leaseValid()) {
         if (carry) await putBack([carry]);
         carry = undefined;
+        release();
         await new Promise((r) => setTimeout(r, 50));
         continue;
       }
+      // A slot first, then the job: a shard waiting for its turn leaves its jobs in Redis.
+      await acquire();
+      if (c.stopped) break;
       let job: Job<ShardJob> | undefined = carry;
       carry = undefined;
       try {
-        job ??= await c.worker.getNextJob(token, { block: true });
+        job ??= await c.worker.getNextJob(token, { block: false });
+        if (!job) {
+          // Nothing waiting: the slot goes back while this shard waits for its next job.
+          release();
+          job = await c.worker.getNextJob(token, { block: true });
+        }
       } catch (err) {
+        release();
         if (!c.stopped) {
           this.log.warn({ err: (err as Error).message, shard }, "could not fetch a job; retrying");
           await new Promise((r) => setTimeout(r, 500));
@@ -204,13 +232,16 @@ export class ShardQueues {
       c.extender = setInterval(() => {
         for (const j of locked) void j.extendLock(token, this.lockMs).catch(() => undefined);
       }, Math.max(250, this.lockMs / 3));
-      if (job.data.kind === "copies") carry = await this.gather(c, token, group, locked);
+      // Only a job that came from waiting on an empty queue can be here without a slot.
+      await acquire();
+      if (job.data.kind === "copies" && !c.stopped) carry = await this.gather(c, token, group, locked);
       if (c.stopped || !leaseValid()) {
         // Taken just as the lease ran out: back to the head of the queue for whoever owns it next.
         clearInterval(c.extender);
         c.extender = undefined;
         await putBack(locked);
         carry = undefined;
+        release();
         continue;
       }
       group.sort(byIdAscending);
@@ -240,9 +271,11 @@ export class ShardQueues {
         clearInterval(c.extender);
         c.extender = undefined;
         c.current = undefined;
+        if (!carry) release();
       }
     }
     if (carry) await putBack([carry]);
+    release();
   }
 
   /**

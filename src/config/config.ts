@@ -47,6 +47,8 @@ const schema = z.object({
   METRICS_PORT: int(0, 65535).default(9464),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   SHARD_COUNT: int(1, 4096).default(64),
+  /** Shard passes (a shard's waiting jobs, applied together) a node runs at once; the rest wait in Redis. */
+  SHARD_PASSES_IN_FLIGHT: int(1, 4096).default(4),
   DEFAULT_MAX: int(1, 10_000).default(100),
   MAX_PAGE_SIZE: int(1, 10_000).default(1000),
   /** Pages are cut before their stanza exceeds this many bytes (Prosody drops a component over ~512 KB). */
@@ -100,6 +102,8 @@ export interface Config {
   metrics: { host: string; port: number };
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   shardCount: number;
+  /** Shard passes the node applies at once over all the shards it owns. */
+  passesInFlight: number;
   archive: {
     defaultMax: number;
     maxPageSize: number;
@@ -193,6 +197,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metrics: { host: c.METRICS_HOST, port: c.METRICS_PORT },
     logLevel: c.LOG_LEVEL,
     shardCount: c.SHARD_COUNT,
+    passesInFlight: c.SHARD_PASSES_IN_FLIGHT,
     archive: {
       defaultMax: c.DEFAULT_MAX,
       maxPageSize: Math.max(c.MAX_PAGE_SIZE, 1),

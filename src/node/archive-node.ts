@@ -172,7 +172,7 @@ export class ArchiveNode {
       // Level 0 until the first membership tick has seen the other nodes.
       () => this.shards?.clusterLevel() ?? { level: 0, generation: 0 },
     );
-    this.queues = new ShardQueues(this.redis, this.metrics, this.log, c.leaseTtlMs);
+    this.queues = new ShardQueues(this.redis, this.metrics, this.log, c.leaseTtlMs, c.passesInFlight);
 
     await this.subscriber.subscribe(keys.replies(c.nodeId));
     this.subscriber.on("message", (_channel: string, text: string) => {
