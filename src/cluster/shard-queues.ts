@@ -250,15 +250,21 @@ export class ShardQueues {
       const run = (async () => {
         // A job that started before (its worker died or lost the lease) may be partly applied.
         await handle(merged, group.some((j) => j.attemptsStarted > 1 || j.stalledCounter > 0));
+        // Durable: another shard's pass may start while this one's bookkeeping goes to Redis
+        // (a carried job keeps the slot, so its lock is not left to run out while it waits).
+        if (!carry) release();
         // One round trip counts the whole group.
         await this.redis.eval(COUNT_APPLIED, group.length + 1, keys.applied(shard), ...group.map((held) => keys.counted(`${shard}:${held.id}`)));
-        for (const held of group) {
-          await held.moveToCompleted(undefined, token, false).catch((err: Error) =>
-            // Applied, but its lock ran out (a long stall): the queue hands it out again and
-            // the copies it carries are recognised as applied.
-            this.log.warn({ err: err.message, shard, job: held.id }, "applied job lost its lock; it will run again as a no-op"),
-          );
-        }
+        // All sent at once: the connection pipelines them.
+        await Promise.all(
+          group.map((held) =>
+            held.moveToCompleted(undefined, token, false).catch((err: Error) =>
+              // Applied, but its lock ran out (a long stall): the queue hands it out again and
+              // the copies it carries are recognised as applied.
+              this.log.warn({ err: err.message, shard, job: held.id }, "applied job lost its lock; it will run again as a no-op"),
+            ),
+          ),
+        );
       })();
       c.current = run.catch(() => undefined);
       try {
