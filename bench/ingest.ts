@@ -22,6 +22,12 @@ const TARGET = Number(process.env.BENCH_INGEST_COPIES ?? 500_000);
  * compiling), which would fall on whichever run comes first. This lessens that, it does not end it.
  */
 const WARMUP = Number(process.env.BENCH_INGEST_WARMUP ?? 200_000);
+/**
+ * Copies put through a node of their own (then stopped, its Redis and keyspace emptied) before
+ * anything is measured, so that the measured node runs on compiled code as a node that has been
+ * up for a while does; the baseline's code is compiled by the Cassandra warm-up above.
+ */
+const NODE_WARMUP = Number(process.env.BENCH_INGEST_NODE_WARMUP ?? 100_000);
 /** Copies handed to the node but not yet durable, at most (the server module buffers the same way). */
 const WINDOW = Number(process.env.BENCH_INGEST_WINDOW ?? 20_000);
 const BASELINE_CONCURRENCY = Number(process.env.BENCH_BASELINE_CONCURRENCY ?? 64);
@@ -130,7 +136,7 @@ async function emptyKeyspace(env: Record<string, string>, keyspace: string): Pro
   }
 }
 
-async function runNode(env: Record<string, string>): Promise<Figures> {
+async function runNode(env: Record<string, string>, target = TARGET, label = "node"): Promise<Figures> {
   await emptyKeyspace(env, NODE_KEYSPACE);
   const delays: number[] = [];
   let durable = 0;
@@ -151,7 +157,7 @@ async function runNode(env: Record<string, string>): Promise<Figures> {
   const feed = `bench${Date.now().toString(36)}`;
   // The wire text is made on a thread of its own, as a server would make it; this thread parses
   // it as one component stream and hands each stanza to the node, as the node's connection does.
-  const feeder = startFeeder({ feed, startAt: START_AT, total: TARGET, burstChars: BURST_CHARS });
+  const feeder = startFeeder({ feed, startAt: START_AT, total: target, burstChars: BURST_CHARS });
   const elu0 = performance.eventLoopUtilization();
   const meter = startMeter();
   const t0 = meter.t0;
@@ -161,7 +167,7 @@ async function runNode(env: Record<string, string>): Promise<Figures> {
   let lastReport = t0;
   const stream = componentStream((el) => void node.receive(el));
   const ask = (): void => {
-    while (asked < 2 && fed + asked * BURST_COPIES < TARGET && fed - durable < WINDOW) {
+    while (asked < 2 && fed + asked * BURST_COPIES < target && fed - durable < WINDOW) {
       asked++;
       feeder.postMessage(null);
     }
@@ -173,7 +179,7 @@ async function runNode(env: Record<string, string>): Promise<Figures> {
     ask();
   });
   ask();
-  while (durable < TARGET) {
+  while (durable < target) {
     await new Promise<void>((r) => {
       wake = r;
       setTimeout(r, 200);
@@ -182,16 +188,16 @@ async function runNode(env: Record<string, string>): Promise<Figures> {
     ask();
     if (Date.now() - lastReport > 10_000) {
       lastReport = Date.now();
-      process.stdout.write(`  node: ${durable} of ${TARGET} durable (${((durable * 1000) / (Date.now() - t0)).toFixed(0)}/s)\n`);
+      process.stdout.write(`  ${label}: ${durable} of ${target} durable (${((durable * 1000) / (Date.now() - t0)).toFixed(0)}/s)\n`);
     }
   }
   await feeder.terminate();
   const figures = meter.stop(durable);
   const elu = performance.eventLoopUtilization(elu0).utilization;
-  process.stdout.write(`  node: event loop busy ${(elu * 100).toFixed(0)}% of the run\n`);
+  process.stdout.write(`  ${label}: event loop busy ${(elu * 100).toFixed(0)}% of the run\n`);
   const counts = (await node.metrics.cassandraDuration.get()).values.filter((v) => v.metricName?.endsWith("_count"));
   process.stdout.write(
-    `  node: Cassandra requests per 1000 copies: ${counts.map((v) => `${String(v.labels.statement)} ${((v.value * 1000) / durable).toFixed(0)}`).join(", ")}\n`,
+    `  ${label}: Cassandra requests per 1000 copies: ${counts.map((v) => `${String(v.labels.statement)} ${((v.value * 1000) / durable).toFixed(0)}`).join(", ")}\n`,
   );
   await node.stop();
   await emptyKeyspace(env, NODE_KEYSPACE);
@@ -336,6 +342,10 @@ async function main(): Promise<void> {
     const w = await runBaseline(env, WARMUP);
     process.stdout.write(`ingest: Cassandra warmed up with ${WARMUP} copies (${w.rate.toFixed(0)} copies/s), not counted\n`);
   }
+  if (NODE_WARMUP > 0 && process.env.BENCH_INGEST_BASELINE_ONLY !== "1") {
+    const w = await runNode(env, NODE_WARMUP, "node warm-up");
+    process.stdout.write(`ingest: node code warmed up with ${NODE_WARMUP} copies (${w.rate.toFixed(0)} copies/s), not counted\n`);
+  }
   process.stdout.write(`ingest: baseline (plain cassandra-driver), after Cassandra was quiet for ${(await untilQuiet(ROOT)).toFixed(0)} s...\n`);
   // BENCH_INGEST_NODE_ONLY=1 skips the baseline (for profiling the node); the ratio is then void.
   const base = process.env.BENCH_INGEST_NODE_ONLY === "1" ? { rate: NaN, seconds: 0, cpuSeconds: 0, peakRss: 0, cassandraCpu: NaN, redisCpu: NaN } : await runBaseline(env);
@@ -374,7 +384,7 @@ async function main(): Promise<void> {
   ];
   report(ROOT, "ingest", `Ingest, node only: ${TARGET} copies durable, ${DEFAULT_SHAPE.users} users`, rows, [
     `Load: ${TARGET / 2} chat messages between ${DEFAULT_SHAPE.users} local users (Zipf activity, exponent ${DEFAULT_SHAPE.skew}; ${DEFAULT_SHAPE.contacts} contacts each), so ${TARGET} archive copies, each an archived message in its owner's archive.`,
-    `node: copies in the server module's wire form, made on a thread of their own (as a server would send them), parsed on the node's thread as one component stream (as the node's XMPP connection parses it) and handed to ArchiveNode.receive(), at most ${WINDOW} not yet durable; one node owning all shards, Redis (AOF) and Cassandra on the same machine, Cassandra warmed up first with ${WARMUP} copies written by the baseline's loop. Delay: from arrival at the node to the write that made it durable in Cassandra. CPU: this process's CPU less the load generator's own (${genCpu.toFixed(1)} s, measured alone); Cassandra and Redis CPU: what the stack's two processes spent during the run, from /proc.`,
+    `node: copies in the server module's wire form, made on a thread of their own (as a server would send them), parsed on the node's thread as one component stream (as the node's XMPP connection parses it) and handed to ArchiveNode.receive(), at most ${WINDOW} not yet durable; one node owning all shards, Redis (AOF) and Cassandra on the same machine, Cassandra warmed up first with ${WARMUP} copies written by the baseline's loop, and the node's code with ${NODE_WARMUP} copies through a node of its own (stopped, its Redis database and keyspace emptied, before either measured run). Delay: from arrival at the node to the write that made it durable in Cassandra. CPU: this process's CPU less the load generator's own (${genCpu.toFixed(1)} s, measured alone); Cassandra and Redis CPU: what the stack's two processes spent during the run, from /proc.`,
     `baseline: the same rows (items, collection row, peer record, change log, de-duplication marks, list stamp) for the same load, grouped per window of ${WINDOW} copies into unlogged same-partition batches (each collection's items; all of an owner's other rows together), prepared, ${BASELINE_CONCURRENCY} requests in flight.`,
   ]);
 }
