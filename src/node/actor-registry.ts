@@ -45,6 +45,15 @@ export class ActorRegistry {
     return n;
   }
 
+  /**
+   * Drops one user's actor, so that its next use reloads it from storage (after a failed write its
+   * memory may be ahead of what Cassandra has). One lookup: during an outage every owner in every
+   * pass can fail, and a scan per failure would grow with all the actors held.
+   */
+  drop(owner: string): void {
+    if (this.actors.delete(owner)) this.metrics.activeActors.set(this.actors.size);
+  }
+
   /** Drops the actors of users the node no longer owns (their shard moved). */
   dropWhere(pred: (owner: string) => boolean): void {
     for (const owner of [...this.actors.keys()]) if (pred(owner)) this.actors.delete(owner);

@@ -627,7 +627,7 @@ export class ArchiveNode {
             await (await this.actors.get(owner, ctx)).ingest(copies, rerun);
           } catch (err) {
             // The actor's memory may be ahead of storage after a failed write: reload it on retry.
-            this.actors.dropWhere((o) => o === owner);
+            this.actors.drop(owner);
             throw err;
           }
         }),
@@ -647,7 +647,7 @@ export class ArchiveNode {
       outcome = await (await this.actors.get(cmd.owner, ctx)).command(cmd.requester, cmd.request);
     } catch (err) {
       // The actor's memory may be ahead of storage after a failed write: reload it next time.
-      this.actors.dropWhere((o) => o === cmd.owner);
+      this.actors.drop(cmd.owner);
       throw err;
     }
     await this.redis.publish(keys.replies(cmd.replyTo), JSON.stringify({ replyId: cmd.replyId, outcome } satisfies Reply));
