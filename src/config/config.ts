@@ -43,6 +43,8 @@ const schema = z.object({
   CASSANDRA_REPLICATION: replication.default("SimpleStrategy:1"),
   CASSANDRA_MAX_WRITES_IN_FLIGHT: int(1, 4096).default(128),
   CASSANDRA_MAX_READS_IN_FLIGHT: int(1, 4096).default(256),
+  /** Run the shard owners' write batches on a thread of their own (with a driver client of its own). */
+  CASSANDRA_WRITE_THREAD: bool.default(true),
   METRICS_HOST: z.string().default("0.0.0.0"),
   METRICS_PORT: int(0, 65535).default(9464),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -98,6 +100,8 @@ export interface Config {
     maxWritesInFlight: number;
     /** Requests of the query path at Cassandra at once, at most. */
     maxReadsInFlight: number;
+    /** The write batches run on a worker thread with a client of its own. */
+    writeThread: boolean;
   };
   metrics: { host: string; port: number };
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -193,6 +197,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       replication: parseReplication(c.CASSANDRA_REPLICATION),
       maxWritesInFlight: c.CASSANDRA_MAX_WRITES_IN_FLIGHT,
       maxReadsInFlight: c.CASSANDRA_MAX_READS_IN_FLIGHT,
+      writeThread: c.CASSANDRA_WRITE_THREAD,
     },
     metrics: { host: c.METRICS_HOST, port: c.METRICS_PORT },
     logLevel: c.LOG_LEVEL,

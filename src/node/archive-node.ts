@@ -24,6 +24,7 @@ import { parseElement } from "../protocol/xmlfrag.ts";
 import { QueryService } from "../query/query-service.ts";
 import { ArchiveStore } from "../store/archive-store.ts";
 import { connectCassandra, type CassandraClient } from "../store/cassandra-client.ts";
+import { WriteThread } from "../store/write-thread.ts";
 import { ComponentLink } from "../xmpp/component-link.ts";
 import { EdgeAdmission } from "../xmpp/edge-admission.ts";
 import { FeedAckTracker } from "../xmpp/feed-acks.ts";
@@ -94,6 +95,7 @@ export class ArchiveNode {
   private clusterRedis!: Redis;
   private cassandra!: CassandraClient;
   private store!: ArchiveStore;
+  private writeThread: WriteThread | undefined;
   private queries!: QueryService;
   private queues!: ShardQueues;
   private shards!: ShardManager;
@@ -158,7 +160,8 @@ export class ArchiveNode {
     this.cassandraUp = true;
     this.cassandra.on("hostDown", () => (this.cassandraUp = false));
     this.cassandra.on("hostUp", () => (this.cassandraUp = true));
-    this.store = new ArchiveStore(this.cassandra, this.metrics, c.cassandra.maxWritesInFlight);
+    if (c.cassandra.writeThread) this.writeThread = new WriteThread(c.cassandra, this.log);
+    this.store = new ArchiveStore(this.cassandra, this.metrics, c.cassandra.maxWritesInFlight, this.writeThread);
     this.queries = new QueryService(
       new ArchiveStore(this.cassandra, this.metrics, c.cassandra.maxReadsInFlight),
       {
@@ -668,6 +671,7 @@ export class ArchiveNode {
     await this.subscriber?.quit().catch(() => undefined);
     await this.clusterRedis?.quit().catch(() => undefined);
     await this.redis?.quit().catch(() => undefined);
+    await this.writeThread?.close();
     await this.cassandra?.shutdown().catch(() => undefined);
     await new Promise<void>((r) => (this.http ? this.http.close(() => r()) : r()));
   }

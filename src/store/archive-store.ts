@@ -12,6 +12,8 @@ import type {
 import type { Metrics } from "../metrics/metrics.ts";
 import { bareJid } from "../protocol/jid.ts";
 import type { CassandraClient } from "./cassandra-client.ts";
+import { clientWriter, type BatchWriter } from "./write-thread.ts";
+import type { BatchOptions, BatchQuery } from "./write-wire.ts";
 
 type Row = cassandra.types.Row;
 
@@ -70,7 +72,7 @@ function parseKey(s: unknown): CollectionKey | undefined {
   return { with: v[0], start: v[1] };
 }
 
-type Query = { query: string; params: unknown[] };
+type Query = BatchQuery;
 
 const ITEMS_PER_BATCH = 200;
 const ITEM_BATCH_BYTES = 1024 * 1024;
@@ -127,7 +129,8 @@ const UUID_CLOCK = randomBytes(2);
  * static column of the owner's collections partition, which a list page reads with its rows.
  */
 const listVersionQueries = (owner: string) => {
-  const stamp = cassandra.types.TimeUuid.now(UUID_NODE, UUID_CLOCK);
+  // As text, which the driver encodes for a timeuuid column and which crosses threads as it is.
+  const stamp = cassandra.types.TimeUuid.now(UUID_NODE, UUID_CLOCK).toString();
   return [
     { query: "INSERT INTO list_versions (owner, version) VALUES (?, ?)", params: [owner, stamp] },
     { query: "UPDATE collections SET list_version = ? WHERE owner = ?", params: [stamp, owner] },
@@ -207,6 +210,8 @@ function rowToItem(r: Row): ArchivedItem {
   return item;
 }
 
+// The write path gives timestamp columns epoch milliseconds as numbers: the driver encodes them
+// as it does Dates, and a number costs no allocation and crosses to the write thread as it is.
 const META_COLS = "thread, subject, version, count, last_at, previous, next, form, changed_at";
 const PEER_COLS = `with_jid, start, ${META_COLS}, latest_start`;
 // Statements of the write path, built once: the driver finds a prepared statement by its text,
@@ -231,20 +236,28 @@ export class ArchiveStore {
    * contention. The node gives its writers and its queries a store each, so queries never
    * wait behind a write backlog.
    */
+  private readonly writer: BatchWriter;
+
+  /**
+   * `writer` runs the batches (the write path's statements); by default the same client does,
+   * the node gives its writers' store a write thread instead.
+   */
   constructor(
     private readonly client: CassandraClient,
     private readonly metrics: Metrics,
     maxInFlight = 128,
+    writer?: BatchWriter,
   ) {
     this.limit = pLimit(maxInFlight);
+    this.writer = writer ?? clientWriter(client);
   }
 
   private exec(name: string, cql: string, params: unknown[], opts: cassandra.QueryOptions = {}) {
     return this.limit(() => this.metrics.timeCassandra(name, () => this.client.execute(cql, params, { prepare: true, ...opts })));
   }
 
-  private batch(name: string, queries: { query: string; params: unknown[] }[], opts: cassandra.QueryOptions) {
-    return this.limit(() => this.metrics.timeCassandra(name, () => this.client.batch(queries, { prepare: true, ...opts })));
+  private batch(name: string, queries: Query[], opts: BatchOptions) {
+    return this.limit(() => this.metrics.timeCassandra(name, () => this.writer.batch(queries, opts)));
   }
 
   /** Reads every row of a query, page by page. */
@@ -425,7 +438,7 @@ export class ArchiveStore {
     const first: Query[] = [];
     for (const [peer, latest] of latestOfPeer) {
       // No TTL: the mark must outlive expired collections, or a new one could take an old key.
-      first.push({ query: Q_LATEST, params: [new Date(latest), owner, peer] });
+      first.push({ query: Q_LATEST, params: [latest, owner, peer] });
     }
     // A collection written for the first time (or again after a removal) changes the user's
     // set of collections: query nodes must reload their copy of its keys, once all are there.
@@ -443,12 +456,13 @@ export class ArchiveStore {
     const { meta, items } = write;
     if (items.length === 0) return;
     const ttl = write.ttlSeconds && write.ttlSeconds > 0 ? write.ttlSeconds : 0;
-    const start = new Date(meta.start);
+    const start = meta.start;
     const firstPos = meta.count - items.length;
-    const none = write.sparse ? cassandra.types.unset : null;
+    // Undefined leaves a column as it is (the driver's reading of it in a prepared statement).
+    const none = write.sparse ? undefined : null;
     const queries = items.map((it, i) => ({
       query: Q_ITEM,
-      params: [owner, meta.with, start, firstPos + i, it.kind, new Date(it.at), it.payload, it.name ?? none, it.jid ?? none, ttl],
+      params: [owner, meta.with, start, firstPos + i, it.kind, it.at, it.payload, it.name ?? none, it.jid ?? none, ttl],
     }));
     // Same-partition unlogged batches: one round trip, applied atomically by the replica.
     // Bounded by bytes as well as count: Cassandra refuses a mutation over half a commit-log
@@ -462,18 +476,18 @@ export class ArchiveStore {
   private async collectionQueries(owner: string, write: CollectionWrite, changedAt: number, withOpen: boolean): Promise<Query[]> {
     const { meta } = write;
     const ttl = write.ttlSeconds && write.ttlSeconds > 0 ? write.ttlSeconds : 0;
-    const start = new Date(meta.start);
-    const none = write.sparse ? cassandra.types.unset : null;
+    const start = meta.start;
+    const none = write.sparse ? undefined : null;
     const metaParams = (absent: unknown) => [
       meta.thread ?? absent,
       meta.subject ?? absent,
       meta.version,
       meta.count,
-      meta.lastAt !== undefined ? new Date(meta.lastAt) : absent,
+      meta.lastAt ?? absent,
       keyText(meta.previous) ?? absent,
       keyText(meta.next) ?? absent,
       meta.form ?? absent,
-      new Date(changedAt),
+      changedAt,
     ];
     const queries: Query[] = [
       { query: Q_COLLECTION, params: [owner, start, meta.with, ...metaParams(none), ttl] },
@@ -521,7 +535,7 @@ export class ArchiveStore {
    * first time under a key used before (re-created after a removal) needs a look-up.
    */
   private async changeQueries(owner: string, meta: CollectionMeta, removed: boolean, changedAt: number, fresh: boolean) {
-    const start = new Date(meta.start);
+    const start = meta.start;
     let prev = meta.changedAt;
     if (prev === undefined && !fresh) {
       const rs = await this.exec("change_pos_get", "SELECT changed_at FROM change_pos WHERE owner = ? AND with_jid = ? AND start = ?", [
@@ -535,17 +549,17 @@ export class ArchiveStore {
     if (prev !== undefined && prev !== changedAt) {
       out.push({
         query: "DELETE FROM changes WHERE owner = ? AND changed_at = ? AND with_jid = ? AND start = ?",
-        params: [owner, new Date(prev), meta.with, start],
+        params: [owner, prev, meta.with, start],
       });
     }
     out.push(
       {
         query: "INSERT INTO changes (owner, changed_at, with_jid, start, version, removed) VALUES (?, ?, ?, ?, ?, ?)",
-        params: [owner, new Date(changedAt), meta.with, start, meta.version, removed],
+        params: [owner, changedAt, meta.with, start, meta.version, removed],
       },
       {
         query: "INSERT INTO change_pos (owner, with_jid, start, changed_at) VALUES (?, ?, ?, ?)",
-        params: [owner, meta.with, start, new Date(changedAt)],
+        params: [owner, meta.with, start, changedAt],
       },
     );
     return out;

@@ -8,9 +8,10 @@ import { MIGRATIONS, keyspaceCql } from "./schema.ts";
 export type CassandraClient = cassandra.Client;
 
 /** What connecting needs of the Cassandra settings (the in-flight bounds belong to the stores). */
-export type CassandraConnection = Omit<Config["cassandra"], "maxWritesInFlight" | "maxReadsInFlight">;
+export type CassandraConnection = Omit<Config["cassandra"], "maxWritesInFlight" | "maxReadsInFlight" | "writeThread">;
 
-function baseOptions(cfg: CassandraConnection): cassandra.DseClientOptions {
+/** The driver's options for these settings (`keyspace` unset: the caller adds it where wanted). */
+export function baseOptions(cfg: CassandraConnection): cassandra.DseClientOptions {
   const opts: cassandra.DseClientOptions = {
     contactPoints: cfg.contactPoints,
     localDataCenter: cfg.localDataCenter,
