@@ -6,7 +6,7 @@ import { Worker } from "node:worker_threads";
 import cassandra from "cassandra-driver";
 import type { Logger } from "../log/logger.ts";
 import type { CassandraConnection } from "./cassandra-client.ts";
-import type { FromWriteThread, ToWriteThread, ToWriteThreadMessage } from "./write-worker.ts";
+import type { FromWriteThread, ToWriteThread } from "./write-worker.ts";
 import { errorFromWire, toWire, WriteThreadError, type BatchOptions, type BatchQuery, type WireBatch } from "./write-wire.ts";
 
 /** Where the store sends its batches. */
@@ -121,19 +121,17 @@ export class WriteThread implements BatchWriter {
     if (!this.worker) return Promise.reject(new WriteThreadError("cassandra write thread restarting"));
     const id = this.nextId++;
     const done = new Promise<void>((resolve, reject) => this.pending.set(id, { resolve, reject }));
-    // Sent once the event loop turns: all the batches asked for meanwhile go as one message.
-    if (this.outbox.push(toWire(id, queries, opts, this.textNumber)) === 1) setImmediate(() => this.send());
+    if (this.outbox.push(toWire(id, queries, opts, this.textNumber)) === 1) queueMicrotask(() => this.send());
     return done;
   }
 
   private send(): void {
-    if (this.outbox.length === 0) return;
     const batches = this.outbox;
     const texts = this.newTexts;
     this.outbox = [];
     this.newTexts = [];
-    if (!this.worker) return this.failPending("cassandra write thread exited");
-    this.worker.postMessage(JSON.stringify({ texts, batches } satisfies ToWriteThread) satisfies ToWriteThreadMessage);
+    if (this.worker) this.worker.postMessage({ texts, batches } satisfies ToWriteThread);
+    else this.failPending("cassandra write thread exited");
   }
 
   /** Lets batches already sent finish (bounded by `graceMs`), then stops the thread. */
@@ -153,7 +151,7 @@ export class WriteThread implements BatchWriter {
       });
       w.once("exit", () => resolve());
     });
-    w.postMessage({ stop: true } satisfies ToWriteThreadMessage);
+    w.postMessage({ stop: true } satisfies ToWriteThread);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([stopped, new Promise((r) => (timer = setTimeout(r, 2000)))]);
     clearTimeout(timer);

@@ -1,11 +1,11 @@
 import cassandra from "cassandra-driver";
 
-// What crosses between the node's thread and its write thread: one JSON text per message, which
-// costs the sender far less than the structured clone of the same arrays. So the few values
-// JSON would change are turned into plain ones here and back on the other side: an unset param
-// (the driver's `unset`, or undefined, which the driver reads the same way) is noted by its
-// position, a Date goes as epoch ms and a UUID as its text (the driver encodes both for their
-// columns), the Long timestamp as its decimal text.
+// What crosses between the node's thread and its write thread. Messages between threads are
+// structured clones: strings, numbers, booleans, Dates, null and undefined arrive as they were,
+// but class instances lose their prototypes. So the few driver values the write path uses are
+// turned into plain ones here and back on the other side: `unset` goes as undefined (the
+// driver's default reading of undefined for prepared statements), a UUID as its text (which
+// the driver encodes for uuid and timeuuid columns), a Long timestamp as its decimal text.
 
 /** A statement of a batch, as the store builds it. */
 export interface BatchQuery {
@@ -29,8 +29,6 @@ export interface WireBatch {
   /** Each statement's text, by its number. */
   texts: number[];
   params: unknown[][];
-  /** Positions of the params left unset: statement and param index, in pairs. */
-  holes: number[];
   logged: boolean;
   /** The Long timestamp's decimal text: it needs all 64 bits, more than a number holds. */
   timestamp: string;
@@ -53,6 +51,12 @@ export interface WireError {
 
 const { unset, Uuid } = cassandra.types;
 
+function plain(v: unknown): unknown {
+  if (v === unset) return undefined;
+  if (v instanceof Uuid) return v.toString();
+  return v;
+}
+
 /**
  * A batch in the form that crosses threads; `textNumber` gives a statement text its number.
  * Params are copied only where one needs changing.
@@ -60,28 +64,24 @@ const { unset, Uuid } = cassandra.types;
 export function toWire(id: number, queries: readonly BatchQuery[], opts: BatchOptions, textNumber: (text: string) => number): WireBatch {
   const texts: number[] = new Array(queries.length);
   const all: unknown[][] = new Array(queries.length);
-  const holes: number[] = [];
   for (let i = 0; i < queries.length; i++) {
     const q = queries[i]!;
     let params = q.params;
     for (let j = 0; j < params.length; j++) {
       const v = params[j];
-      if (v === undefined || v === unset) {
-        holes.push(i, j);
-        if (v === undefined) continue;
-      } else if (!(v instanceof Uuid || v instanceof Date)) continue;
-      if (params === q.params) params = params.slice();
-      params[j] = v instanceof Date ? v.getTime() : v instanceof Uuid ? v.toString() : null;
+      if (v === unset || v instanceof Uuid) {
+        if (params === q.params) params = params.slice();
+        params[j] = plain(v);
+      }
     }
     texts[i] = textNumber(q.query);
     all[i] = params;
   }
-  return { id, texts, params: all, holes, logged: opts.logged, timestamp: opts.timestamp.toString() };
+  return { id, texts, params: all, logged: opts.logged, timestamp: opts.timestamp.toString() };
 }
 
 /** The statements of a batch that crossed threads, given the texts known by number. */
 export function fromWire(b: WireBatch, texts: readonly string[]): BatchQuery[] {
-  for (let k = 0; k + 1 < b.holes.length; k += 2) b.params[b.holes[k]!]![b.holes[k + 1]!] = undefined;
   return b.texts.map((n, i) => {
     const query = texts[n];
     if (query === undefined) throw new Error(`statement text ${n} is unknown`);

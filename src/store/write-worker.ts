@@ -9,8 +9,6 @@ import { batchOptions, errorToWire, fromWire, type WireBatch, type WireOutcome }
 
 /** `texts`: statement texts new since the last message, numbered on from those before. */
 export type ToWriteThread = { texts: string[]; batches: WireBatch[] } | { stop: true };
-/** Batches go as the JSON text of a ToWriteThread; the stop request as it is. */
-export type ToWriteThreadMessage = string | { stop: true };
 export type FromWriteThread = { outcomes: WireOutcome[] } | { stopped: true };
 
 const port = parentPort;
@@ -32,8 +30,7 @@ const settle = (o: WireOutcome): void => {
   }
 };
 
-port.on("message", (message: ToWriteThreadMessage) => {
-  const m = typeof message === "string" ? (JSON.parse(message) as ToWriteThread) : message;
+port.on("message", (m: ToWriteThread) => {
   if ("stop" in m) {
     void client
       .shutdown()

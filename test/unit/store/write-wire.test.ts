@@ -16,8 +16,8 @@ function numbering(): { textNumber: (t: string) => number; texts: string[] } {
   };
 }
 
-/** What crossing to the write thread (as JSON text) does to a value. */
-const cloned = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+/** What a message between threads does to a value. */
+const cloned = <T>(v: T): T => structuredClone(v);
 
 describe("batches crossing to the write thread", () => {
   it("sends each statement text once and the statements by number", () => {
@@ -44,31 +44,13 @@ describe("batches crossing to the write thread", () => {
     expect(opts.prepare).toBe(true);
   });
 
-  it("keeps unset params apart from nulls, sends UUIDs as text and Dates as epoch ms, leaving the caller's params alone", () => {
+  it("turns the driver's unset into undefined and UUIDs into their text, leaving the caller's params alone", () => {
     const stamp = TimeUuid.now();
-    const at = new Date(Date.UTC(2025, 0, 1));
-    const first = ["owner", unset, stamp, null, 42, "<body>x</body>", undefined];
-    const second = [at, undefined, false];
-    const wire = cloned(
-      toWire(
-        1,
-        [
-          { query: "Q", params: first },
-          { query: "Q", params: second },
-        ],
-        { logged: false, timestamp: Long.ONE },
-        () => 0,
-      ),
-    );
-    const [a, b] = fromWire(wire, ["Q"]);
-    expect(a!.params).toEqual(["owner", undefined, stamp.toString(), null, 42, "<body>x</body>", undefined]);
-    expect(a!.params[3]).toBeNull();
-    expect(a!.params[1]).toBeUndefined();
-    expect(b!.params).toEqual([at.getTime(), undefined, false]);
-    expect(b!.params[1]).toBeUndefined();
-    expect(first[1]).toBe(unset);
-    expect(first[2]).toBe(stamp);
-    expect(second[0]).toBe(at);
+    const params = ["owner", unset, stamp, null, 42, "<body>x</body>"];
+    const wire = cloned(toWire(1, [{ query: "Q", params }], { logged: false, timestamp: Long.ONE }, () => 0));
+    expect(wire.params[0]).toEqual(["owner", undefined, stamp.toString(), null, 42, "<body>x</body>"]);
+    expect(params[1]).toBe(unset);
+    expect(params[2]).toBe(stamp);
   });
 
   it("refuses a statement whose text the thread was never sent", () => {
