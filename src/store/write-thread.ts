@@ -43,7 +43,7 @@ interface Pending {
 /**
  * Runs the store's batches on a worker thread with a driver client of its own, so that
  * encoding statements and reading replies leave the node's thread to the stream, the queues and
- * the actors. Batches asked for in the same turn go over as one message. Order is the caller's:
+ * the actors. Batches asked for in the same turn of the event loop go over as one message. Order is the caller's:
  * a batch is sent when asked for and settles when Cassandra answered it, as on the calling
  * thread. Should the thread die, its batches fail with a driver error (the shard's retry loop
  * runs them again) and a new thread takes over.
@@ -121,11 +121,13 @@ export class WriteThread implements BatchWriter {
     if (!this.worker) return Promise.reject(new WriteThreadError("cassandra write thread restarting"));
     const id = this.nextId++;
     const done = new Promise<void>((resolve, reject) => this.pending.set(id, { resolve, reject }));
-    if (this.outbox.push(toWire(id, queries, opts, this.textNumber)) === 1) queueMicrotask(() => this.send());
+    // Sent once the event loop turns: all the batches asked for meanwhile go as one message.
+    if (this.outbox.push(toWire(id, queries, opts, this.textNumber)) === 1) setImmediate(() => this.send());
     return done;
   }
 
   private send(): void {
+    if (this.outbox.length === 0) return;
     const batches = this.outbox;
     const texts = this.newTexts;
     this.outbox = [];
