@@ -17,7 +17,8 @@ describe("a message archived end to end", () => {
 
   beforeAll(async () => {
     await resetRedis();
-    node = await startNode();
+    // With the write thread on (off by default), so the path through it is covered end to end.
+    node = await startNode({ CASSANDRA_WRITE_THREAD: "true" });
     alice = createAccount("alice");
     bob = createAccount("bob");
     ca = await connectClient(alice);

@@ -21,6 +21,13 @@ describe("loadConfig", () => {
     expect(c.domains).toEqual(["example.test", "other.test"]);
     expect(c.archive).toMatchObject({ defaultMax: 100, maxPageSize: 1000, forceArchiving: false, autoArchivingEnabled: true });
     expect(c.cassandra.replication).toEqual({ class: "SimpleStrategy", replication_factor: "1" });
+    expect(c.cassandra.writeThread).toBe(false);
+    expect(c.passesInFlight).toBe(4);
+  });
+
+  it("turns the write thread on", () => {
+    expect(loadConfig({ ...base, CASSANDRA_WRITE_THREAD: "true" }).cassandra.writeThread).toBe(true);
+    expect(() => loadConfig({ ...base, CASSANDRA_WRITE_THREAD: "maybe" })).toThrow(/CASSANDRA_WRITE_THREAD/);
   });
 
   it("names every bad key without echoing secret values", () => {
