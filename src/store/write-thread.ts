@@ -41,12 +41,12 @@ interface Pending {
 }
 
 /**
- * Runs the store's batches on a worker thread with a driver client of its own, so that
- * encoding statements and reading replies leave the node's thread to the stream, the queues and
- * the actors. Batches asked for in the same turn of the event loop go over as one message. Order is the caller's:
- * a batch is sent when asked for and settles when Cassandra answered it, as on the calling
- * thread. Should the thread die, its batches fail with a driver error (the shard's retry loop
- * runs them again) and a new thread takes over.
+ * Runs the store's batches on a worker thread with a driver client of its own, so that encoding
+ * statements and reading replies leave the node's thread to the stream, the queues and the
+ * actors. Batches asked for in the same turn of the event loop go over as one message. Order is
+ * the caller's: a batch is sent when asked for and settles when Cassandra answered it, as on the
+ * calling thread. Should the thread die, its batches fail with a driver error (the shard's retry
+ * loop runs them again) and a new thread takes over.
  */
 export class WriteThread implements BatchWriter {
   /** Undefined while a thread that died waits to be replaced. */

@@ -1,7 +1,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import cassandra from "cassandra-driver";
 import { baseOptions, type CassandraConnection } from "./cassandra-client.ts";
-import { batchOptions, errorToWire, fromWire, type WireBatch, type WireOutcome } from "./write-wire.ts";
+import { batchOptions, errorToWire, fromWire, type BatchQuery, type WireBatch, type WireOutcome } from "./write-wire.ts";
 
 // The write thread: a driver client of its own that runs the batches the node's thread sends
 // and reports each one's outcome. Encoding the statements and reading the replies is most of
@@ -41,7 +41,7 @@ port.on("message", (m: ToWriteThread) => {
   texts.push(...m.texts);
   for (const b of m.batches) {
     // The client connects on its first batch, and again on a later one should that fail.
-    let queries;
+    let queries: BatchQuery[];
     try {
       queries = fromWire(b, texts);
     } catch (err) {
