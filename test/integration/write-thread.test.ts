@@ -5,7 +5,7 @@ import { FenceClock } from "../../src/cluster/fence.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import type { CassandraClient } from "../../src/store/cassandra-client.ts";
 import { WriteThread } from "../../src/store/write-thread.ts";
-import { connectTestKeyspace, stackEnv, uniqueName } from "./support/stack.ts";
+import { connectTestKeyspace, testKeyspace, uniqueName } from "./support/stack.ts";
 
 // The write thread against the real Cassandra: batches written by its own client, read back
 // through the node's; failures come back as driver errors, which the shard's loop retries.
@@ -17,17 +17,7 @@ const INSERT = "INSERT INTO items (owner, with_jid, start, pos, kind, at, payloa
 
 beforeAll(async () => {
   client = await connectTestKeyspace();
-  const env = stackEnv();
-  thread = new WriteThread(
-    {
-      contactPoints: env.CASSANDRA_CONTACT_POINTS!.split(","),
-      localDataCenter: env.CASSANDRA_LOCAL_DC!,
-      keyspace: "archive_test",
-      tls: false,
-      replication: { class: "SimpleStrategy", replication_factor: "1" },
-    },
-    createLogger("silent"),
-  );
+  thread = new WriteThread(testKeyspace(), createLogger("silent"));
 });
 afterAll(async () => {
   await thread?.close();
@@ -121,17 +111,7 @@ describe("the write thread", () => {
   });
 
   it("refuses batches once closed", async () => {
-    const env = stackEnv();
-    const other = new WriteThread(
-      {
-        contactPoints: env.CASSANDRA_CONTACT_POINTS!.split(","),
-        localDataCenter: env.CASSANDRA_LOCAL_DC!,
-        keyspace: "archive_test",
-        tls: false,
-        replication: { class: "SimpleStrategy", replication_factor: "1" },
-      },
-      createLogger("silent"),
-    );
+    const other = new WriteThread(testKeyspace(), createLogger("silent"));
     await other.close();
     await expect(other.batch([{ query: INSERT, params: [] }], { logged: false, timestamp: clock.next() })).rejects.toBeInstanceOf(
       cassandra.errors.DriverError,

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createLogger } from "../../../src/log/logger.ts";
-import { connectCassandra, type CassandraClient } from "../../../src/store/cassandra-client.ts";
+import { connectCassandra, type CassandraClient, type CassandraConnection } from "../../../src/store/cassandra-client.ts";
 
 // Endpoints of the local stack started by deploy/local/up (listed in .local/stack.env).
 
@@ -42,17 +42,19 @@ export function createAccount(prefix: string, domain?: string): Account {
   return { local, domain: d, jid: `${local}@${d}`, password };
 }
 
-/** The stack's Cassandra, on the keyspace the store-level tests share (created and migrated if missing). */
-export function connectTestKeyspace(): Promise<CassandraClient> {
+/** The settings for the stack's Cassandra, on the keyspace the store-level tests share. */
+export function testKeyspace(): CassandraConnection {
   const env = stackEnv();
-  return connectCassandra(
-    {
-      contactPoints: env.CASSANDRA_CONTACT_POINTS!.split(","),
-      localDataCenter: env.CASSANDRA_LOCAL_DC!,
-      keyspace: "archive_test",
-      tls: false,
-      replication: { class: "SimpleStrategy", replication_factor: "1" },
-    },
-    createLogger("silent"),
-  );
+  return {
+    contactPoints: env.CASSANDRA_CONTACT_POINTS!.split(","),
+    localDataCenter: env.CASSANDRA_LOCAL_DC!,
+    keyspace: "archive_test",
+    tls: false,
+    replication: { class: "SimpleStrategy", replication_factor: "1" },
+  };
+}
+
+/** A client of the tests' shared keyspace (created and migrated if missing). */
+export function connectTestKeyspace(): Promise<CassandraClient> {
+  return connectCassandra(testKeyspace(), createLogger("silent"));
 }
