@@ -228,19 +228,15 @@ const Q_OPEN = `INSERT INTO open_collections (owner, peer, with_jid, start, ${ME
  */
 export class ArchiveStore {
   private readonly limit: LimitFunction;
+  private readonly writer: BatchWriter;
 
   /**
    * `maxInFlight` bounds the requests this store has at Cassandra at once; the rest wait here in
    * order. Unbounded, a backlog of jobs turns into thousands of concurrent requests: the
    * driver refuses them once its connections are full, and the database spends itself on
    * contention. The node gives its writers and its queries a store each, so queries never
-   * wait behind a write backlog.
-   */
-  private readonly writer: BatchWriter;
-
-  /**
-   * `writer` runs the batches (the write path's statements); by default the same client does,
-   * the node gives its writers' store a write thread instead.
+   * wait behind a write backlog. `writer` runs the batches (the write path's statements): the
+   * same client unless the node gives its writers' store a write thread.
    */
   constructor(
     private readonly client: CassandraClient,

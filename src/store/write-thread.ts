@@ -16,7 +16,8 @@ export interface BatchWriter {
 
 /** Batches through a client on the calling thread. */
 export function clientWriter(client: cassandra.Client): BatchWriter {
-  return { batch: async (queries, opts) => void (await client.batch([...queries], { prepare: true, ...opts })) };
+  // The driver only reads the array; it is typed as mutable.
+  return { batch: async (queries, opts) => void (await client.batch(queries as BatchQuery[], { prepare: true, ...opts })) };
 }
 
 /**
