@@ -90,7 +90,8 @@ describe("the write thread", () => {
       logged: false,
       timestamp: clock.next(),
     });
-    await new Promise((r) => setImmediate(r));
+    // Stopped before Cassandra can answer: the batch is on its way to the thread, or still waiting
+    // to be sent, and either way must fail rather than hang or succeed.
     await (thread as unknown as { worker: Worker }).worker.terminate();
     await expect(held).rejects.toBeInstanceOf(cassandra.errors.DriverError);
     // While it is being replaced, batches fail fast (and are retried by the caller).
