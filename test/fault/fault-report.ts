@@ -280,12 +280,13 @@ async function main(): Promise<void> {
       archived: result.archived[i] ?? 0,
       lost: result.lost[i] ?? 0,
       duplicated: result.duplicated[i] ?? 0,
+      reordered: result.outOfOrder[i] ?? 0,
       errors: 0,
       crashes: 0,
     }));
-  rows.push({ scenario: "bad input", sent: badRow.sent, archived: 0, lost: 0, duplicated: 0, errors: badRow.answered, crashes });
-  const head = ["scenario", "messages sent", "archived (both sides)", "lost", "duplicated", "errors answered", "crashes"];
-  const lines = rows.map((r) => [r.scenario, r.sent, r.archived, r.lost, r.duplicated, r.errors, r.crashes].map(String));
+  rows.push({ scenario: "bad input", sent: badRow.sent, archived: 0, lost: 0, duplicated: 0, reordered: 0, errors: badRow.answered, crashes });
+  const head = ["scenario", "messages sent", "archived (both sides)", "lost", "duplicated", "out of order", "errors answered", "crashes"];
+  const lines = rows.map((r) => [r.scenario, r.sent, r.archived, r.lost, r.duplicated, r.reordered, r.errors, r.crashes].map(String));
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
   process.stdout.write(`\n${fmt(head)}\n${fmt(widths.map((w) => "-".repeat(w)))}\n${lines.map(fmt).join("\n")}\n\n`);
@@ -296,6 +297,7 @@ async function main(): Promise<void> {
   process.stdout.write(`  each shard: ${takeover.map((t) => t.toFixed(2)).join(", ")} s\n`);
   process.stdout.write(`maximum queue lag seen: ${maxLag.toFixed(1)} s\n`);
   process.stdout.write(`order violations: ${result.orderViolations}; collection mismatches: ${result.collectionMismatches}\n`);
+  for (const e of result.orderExamples) process.stdout.write(`  out of order: ${e}\n`);
   const bad_ =
     rows.some((r) => r.lost > 0 || r.duplicated > 0) ||
     crashes > 0 ||
@@ -332,6 +334,10 @@ interface Verified {
   archived: number[];
   lost: number[];
   duplicated: number[];
+  /** Per phase: stored copies that came after a later-sent one in their collection. */
+  outOfOrder: number[];
+  /** The first few of them, to say where the order broke. */
+  orderExamples: string[];
   orderViolations: number;
   collectionMismatches: number;
 }
@@ -340,6 +346,8 @@ interface Verified {
 async function verify(db: cassandra.Client, senders: Account[], peers: Account[], sent: Map<string, number>): Promise<Verified> {
   const seen = new Map<string, number>(); // "<owner side>|<body>" -> occurrences
   let orderViolations = 0;
+  const outOfOrder: number[] = [];
+  const orderExamples: string[] = [];
   let collectionMismatches = 0;
   for (const owner of [...senders, ...peers]) {
     const cols = await db.execute("SELECT start, with_jid, count FROM collections WHERE owner = ?", [owner.jid], { prepare: true });
@@ -353,6 +361,7 @@ async function verify(db: cassandra.Client, senders: Account[], peers: Account[]
         fetchSize: 10_000,
       });
       let prevK = -1;
+      let prevBody = "";
       let first = true;
       for (const it of items.rows) {
         const body = /<body>([^<]*)<\/body>/.exec(it.get("payload") as string)?.[1] ?? "";
@@ -360,8 +369,17 @@ async function verify(db: cassandra.Client, senders: Account[], peers: Account[]
         const key = `${side}|${body}`;
         seen.set(key, (seen.get(key) ?? 0) + 1);
         const k = Number(body.split("|")[3]);
-        if (k <= prevK) orderViolations++;
+        if (k <= prevK) {
+          orderViolations++;
+          const ph = sent.get(body) ?? -1;
+          outOfOrder[ph] = (outOfOrder[ph] ?? 0) + 1;
+          if (orderExamples.length < 10) {
+            const at = (it.get("at") as Date).toISOString();
+            orderExamples.push(`${side} ${owner.jid} pos ${String(it.get("pos"))} at ${at}: ${body} (${phases[ph]?.name ?? "?"}) after ${prevBody} (${phases[sent.get(prevBody) ?? -1]?.name ?? "?"})`);
+          }
+        }
         prevK = k;
+        prevBody = body;
         if (first) {
           // The collection starts at its first message, truncated to the second (as one node would make it).
           if (Math.floor((it.get("at") as Date).getTime() / 1000) * 1000 !== start.getTime()) collectionMismatches++;
@@ -383,7 +401,7 @@ async function verify(db: cassandra.Client, senders: Account[], peers: Account[]
       if (n > 1) duplicated[ph] = (duplicated[ph] ?? 0) + n - 1;
     }
   }
-  return { archived, lost, duplicated, orderViolations, collectionMismatches };
+  return { archived, lost, duplicated, outOfOrder, orderExamples, orderViolations, collectionMismatches };
 }
 
 /** The nodes started, so that a failed report does not leave them running. */
