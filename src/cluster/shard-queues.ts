@@ -70,6 +70,31 @@ end
 if n > 0 then redis.call('INCRBY', KEYS[1], n) end
 return n`;
 
+// Whether the jobs a consumer holds are the head of its shard's queue (KEYS: active, wait;
+// ARGV: how many jobs it holds, the highest id it is about to apply, how many waiting jobs to
+// look at from the head). Workers take from the list's right end, so that end is the head.
+// Anything else active is held by another consumer, and a lower id at the head came back
+// after this consumer fetched past it: either way applying now would reorder the shard.
+const CHECK_HEAD = `
+if redis.call('LLEN', KEYS[1]) ~= tonumber(ARGV[1]) then return 0 end
+local top = tonumber(ARGV[2])
+for _, id in ipairs(redis.call('LRANGE', KEYS[2], -tonumber(ARGV[3]), -1)) do
+  local n = tonumber(id)
+  if n and n < top then return 0 end
+end
+return 1`;
+
+// Once nothing is active, sorts the head of the wait list (KEYS: active, wait; ARGV: how many)
+// so the lowest id is taken first. Jobs go back to the head one by one and in no set order,
+// while everything behind them was queued later and is already in order.
+const SORT_HEAD = `
+if redis.call('LLEN', KEYS[1]) > 0 then return 0 end
+local head = redis.call('LRANGE', KEYS[2], -tonumber(ARGV[1]), -1)
+table.sort(head, function(a, b) return (tonumber(a) or 0) > (tonumber(b) or 0) end)
+redis.call('LTRIM', KEYS[2], 0, -(#head + 1))
+for _, id in ipairs(head) do redis.call('RPUSH', KEYS[2], id) end
+return 1`;
+
 /** Copies jobs applied together, at most (a backlog is worked off in passes this large). */
 const GROUP_MAX_JOBS = 200;
 const GROUP_MAX_COPIES = 5000;
@@ -77,6 +102,8 @@ const GROUP_MAX_COPIES = 5000;
 const GROUP_MAX_GATHER_MS = 200;
 /** Never more than this many jobs held at once, stalled ones included. */
 const GROUP_HARD_MAX = 1000;
+/** Jobs that come back to the head of a queue together number at most what one consumer held. */
+const HEAD_SCAN = GROUP_HARD_MAX + 1;
 
 const jobNumber = (j: Job<ShardJob>): number => Number(j.id);
 const byIdAscending = (a: Job<ShardJob>, b: Job<ShardJob>): number => jobNumber(a) - jobNumber(b);
@@ -208,6 +235,8 @@ export class ShardQueues {
       // A slot first, then the job: a shard waiting for its turn leaves its jobs in Redis.
       await acquire();
       if (c.stopped) break;
+      // The wait for a slot can outlast the lease.
+      if (!leaseValid()) continue;
       let job: Job<ShardJob> | undefined = carry;
       carry = undefined;
       try {
@@ -234,7 +263,8 @@ export class ShardQueues {
       }, Math.max(250, this.lockMs / 3));
       // Only a job that came from waiting on an empty queue can be here without a slot.
       await acquire();
-      if (job.data.kind === "copies" && !c.stopped) carry = await this.gather(c, token, group, locked);
+      // A job fetched after the lease ran out goes straight back, with nothing gathered behind it.
+      if (job.data.kind === "copies" && !c.stopped && leaseValid()) carry = await this.gather(c, token, group, locked);
       if (c.stopped || !leaseValid()) {
         // Taken just as the lease ran out: back to the head of the queue for whoever owns it next.
         clearInterval(c.extender);
@@ -245,6 +275,22 @@ export class ShardQueues {
         continue;
       }
       group.sort(byIdAscending);
+      const head = await this.atHead(shard, group, locked, c, leaseValid);
+      if (head !== true) {
+        clearInterval(c.extender);
+        c.extender = undefined;
+        await putBack(locked);
+        carry = undefined;
+        release();
+        if (head === false) {
+          // A node that lost this shard without noticing yet (paused, or cut off from Redis) took
+          // a job from under this one. Everything goes back, and once that job is back too the
+          // queue's head is put in order again before the next fetch.
+          this.log.warn({ shard, jobs: locked.map((j) => j.id) }, "jobs of this shard were taken out of order; restoring its order");
+          await this.restoreHead(shard, c, leaseValid);
+        }
+        continue;
+      }
       const merged: ShardJob =
         group.length === 1 ? group[0]!.data : { kind: "copies", copies: group.flatMap((j) => (j.data.kind === "copies" ? j.data.copies : [])) };
       const run = (async () => {
@@ -282,6 +328,44 @@ export class ShardQueues {
     }
     if (carry) await putBack([carry]);
     release();
+  }
+
+  /**
+   * Whether `group` (sorted), with the rest of `locked`, is what comes next in the shard's
+   * queue: no one else holds a job of it, and no lower id has come back to its head.
+   * Undefined when the lease ran out (or the consumer stopped) before Redis could tell.
+   */
+  private async atHead(
+    shard: number,
+    group: Job<ShardJob>[],
+    locked: Job<ShardJob>[],
+    c: Consumer,
+    leaseValid: () => boolean,
+  ): Promise<boolean | undefined> {
+    const top = jobNumber(group[group.length - 1]!);
+    // A job that could not join (a command after a stalled group) must not have been overtaken.
+    if (locked.some((j) => !group.includes(j) && jobNumber(j) < top)) return false;
+    const q = this.queue(shard);
+    // Redis unreachable: nothing could be completed now anyway; ask again while the lease lasts.
+    while (!c.stopped && leaseValid()) {
+      try {
+        return Number(await this.redis.eval(CHECK_HEAD, 2, q.keys.active!, q.keys.wait!, locked.length, top, HEAD_SCAN)) === 1;
+      } catch {
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+    return undefined;
+  }
+
+  /** Waits until no job of the shard is active, then sorts the head of its queue. */
+  private async restoreHead(shard: number, c: Consumer, leaseValid: () => boolean): Promise<void> {
+    const q = this.queue(shard);
+    while (!c.stopped && leaseValid()) {
+      const sorted = await this.redis.eval(SORT_HEAD, 2, q.keys.active!, q.keys.wait!, HEAD_SCAN).catch(() => 0);
+      if (Number(sorted) === 1) return;
+      // The other consumer's jobs come back when it puts them back, or when their locks run out.
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
 
   /**

@@ -1,5 +1,8 @@
+import { randomUUID } from "node:crypto";
+import { Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { keys } from "../../src/cluster/keys.ts";
 import { ShardQueues, type FeedCopy, type ShardJob } from "../../src/cluster/shard-queues.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { Metrics } from "../../src/metrics/metrics.ts";
@@ -8,7 +11,8 @@ import { waitUntil } from "./support/node.ts";
 
 // The node-wide limit on shard passes, against the real Redis and BullMQ: passes never overlap
 // past the limit, every shard still gets its turn in order, and a shard with nothing queued
-// does not keep a slot from the others.
+// does not keep a slot from the others. And a job taken from under the owner by another consumer
+// (a node that lost the shard and has not noticed yet) never lets later jobs overtake it.
 
 const DB = 5;
 
@@ -81,5 +85,45 @@ describe("shard passes in flight", () => {
     await waitUntil(() => applied.includes("7:1"), 5000);
     await queues.enqueue(8, { kind: "copies", copies: [copy("busy", 2)] });
     await waitUntil(() => applied.includes("8:2"), 5000);
+  });
+
+  describe("a job held by another consumer", () => {
+    // The owner's only slot is held by a pass on another shard while its jobs arrive, and the
+    // other consumer takes the first of them meanwhile: the owner gets its slot back with that
+    // job gone from the head of the queue.
+    async function overtake(lockMs: number, giveBack: (thief: Worker, job: NonNullable<Awaited<ReturnType<Worker["getNextJob"]>>>, token: string) => Promise<void>) {
+      queues = new ShardQueues(redis, new Metrics(), createLogger("silent"), lockMs, 1);
+      let unblock!: () => void;
+      const blocked = new Promise<void>((r) => (unblock = r));
+      const applied: number[] = [];
+      await queues.startWorker(2, async () => blocked, () => true);
+      await queues.enqueue(2, { kind: "copies", copies: [copy("other", 0)] });
+      await queues.startWorker(1, async (job) => {
+        if (job.kind === "copies") for (const c of job.copies) applied.push(Number(c.body));
+      }, () => true);
+      for (let i = 1; i <= 10; i++) await queues.enqueue(1, { kind: "copies", copies: [copy("u", i)] });
+      const thief = new Worker<ShardJob>(keys.queue(1), null, { connection: redis, autorun: false, lockDuration: lockMs });
+      const token = randomUUID();
+      const job = await thief.getNextJob(token, { block: false });
+      expect(job?.data.kind === "copies" && job.data.copies[0]!.body).toBe("1");
+      unblock();
+      await giveBack(thief, job!, token);
+      await waitUntil(() => applied.length >= 10, 30_000);
+      await thief.close(true);
+      expect(applied).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    }
+
+    it("waits for it to be put back, then applies the shard's jobs in order", async () => {
+      await overtake(10_000, async (_thief, job, token) => {
+        await new Promise((r) => setTimeout(r, 500));
+        await job.moveToWait(token);
+      });
+    });
+
+    it("waits for its lock to run out when the other consumer is gone, then applies in order", async () => {
+      await overtake(1000, async (thief) => {
+        await thief.close(true);
+      });
+    });
   });
 });
