@@ -96,8 +96,14 @@ describe("shard passes in flight", () => {
       let unblock!: () => void;
       const blocked = new Promise<void>((r) => (unblock = r));
       const applied: number[] = [];
-      await queues.startWorker(2, async () => blocked, () => true);
+      let holding = false;
+      await queues.startWorker(2, async () => {
+        holding = true;
+        await blocked;
+      }, () => true);
       await queues.enqueue(2, { kind: "copies", copies: [copy("other", 0)] });
+      // Shard 1's consumer starts only now, so it waits for the slot before it fetches anything.
+      await waitUntil(() => holding, 5000);
       await queues.startWorker(1, async (job) => {
         if (job.kind === "copies") for (const c of job.copies) applied.push(Number(c.body));
       }, () => true);
