@@ -275,7 +275,7 @@ export class ShardQueues {
         continue;
       }
       group.sort(byIdAscending);
-      const head = await this.atHead(shard, group, locked, c, leaseValid);
+      const head = await this.atHead(shard, group, carry, locked.length, c, leaseValid);
       if (head !== true) {
         clearInterval(c.extender);
         c.extender = undefined;
@@ -331,25 +331,26 @@ export class ShardQueues {
   }
 
   /**
-   * Whether `group` (sorted), with the rest of `locked`, is what comes next in the shard's
-   * queue: no one else holds a job of it, and no lower id has come back to its head.
+   * Whether `group` (sorted), and `carry` behind it, are what comes next in the shard's queue
+   * (`held` jobs in all): no one else holds a job of it, and no lower id has come back to its head.
    * Undefined when the lease ran out (or the consumer stopped) before Redis could tell.
    */
   private async atHead(
     shard: number,
     group: Job<ShardJob>[],
-    locked: Job<ShardJob>[],
+    carry: Job<ShardJob> | undefined,
+    held: number,
     c: Consumer,
     leaseValid: () => boolean,
   ): Promise<boolean | undefined> {
     const top = jobNumber(group[group.length - 1]!);
     // A job that could not join (a command after a stalled group) must not have been overtaken.
-    if (locked.some((j) => !group.includes(j) && jobNumber(j) < top)) return false;
+    if (carry && jobNumber(carry) < top) return false;
     const q = this.queue(shard);
     // Redis unreachable: nothing could be completed now anyway; ask again while the lease lasts.
     while (!c.stopped && leaseValid()) {
       try {
-        return Number(await this.redis.eval(CHECK_HEAD, 2, q.keys.active!, q.keys.wait!, locked.length, top, HEAD_SCAN)) === 1;
+        return Number(await this.redis.eval(CHECK_HEAD, 2, q.keys.active!, q.keys.wait!, held, top, HEAD_SCAN)) === 1;
       } catch {
         await new Promise((r) => setTimeout(r, 250));
       }
