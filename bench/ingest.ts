@@ -5,15 +5,16 @@ import type { FeedCopy } from "../src/cluster/shard-queues.ts";
 import { createLogger } from "../src/log/logger.ts";
 import { connectCassandra } from "../src/store/cassandra-client.ts";
 import { ROOT, stackEnv } from "../test/integration/support/stack.ts";
-import { componentStream, copyStanzas, esc, startBenchNode } from "./harness.ts";
-import type { Burst, FeederSetup } from "./ingest-feeder.ts";
+import { componentStream, esc, startBenchNode } from "./harness.ts";
+import type { Burst, FeederReady, FeederSetup } from "./ingest-feeder.ts";
 import { DEFAULT_SHAPE, messages, type ChatMessage } from "./load.ts";
 import { pct, report, stackCpu, untilQuiet, type Row } from "./stats.ts";
 
 // Ingest, node only: forwarded message copies (as the server module sends them) are handed to
 // a node's stanza entry point as fast as it takes them, with no XMPP server in the way, until
 // TARGET copies are durable in Cassandra. Beside it, the baseline: the same rows written by a
-// plain cassandra-driver loop with the best settings found, in the same run.
+// plain cassandra-driver loop with the best settings found, in the same run. Each run's load is made
+// before its clock starts, so that the figures are the writer's alone, not the load generator's.
 
 const TARGET = Number(process.env.BENCH_INGEST_COPIES ?? 500_000);
 /**
@@ -48,6 +49,8 @@ const IDLE_MS = 1800_000;
 
 interface Figures {
   rate: number;
+  /** Bytes of load made before the clock started and held in this process (the node's wire text). */
+  loadBytes?: number;
   seconds: number;
   cpuSeconds: number;
   peakRss: number;
@@ -96,25 +99,6 @@ function startFeeder(setup: FeederSetup): Worker {
   return new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`), { workerData: setup });
 }
 
-/** CPU seconds this process spends building and parsing the copies alone, to subtract. */
-function generatorCost(n: number): number {
-  const gen = messages(DEFAULT_SHAPE, START_AT);
-  const stream = componentStream(() => undefined);
-  const c0 = process.cpuUsage();
-  let burst = "";
-  for (let i = 0; i < n; i += 2) {
-    const m = gen.next().value as ChatMessage;
-    for (const s of copyStanzas(m, "gen", i)) burst += s;
-    if (burst.length >= BURST_CHARS) {
-      stream.write(burst);
-      burst = "";
-    }
-  }
-  stream.write(burst);
-  const c = process.cpuUsage(c0);
-  return (c.user + c.system) / 1e6;
-}
-
 /**
  * Empties a keyspace: before a run, so that every run starts from the same state; after it, so
  * that what the run left in Cassandra's memtables is dropped rather than flushed (and compacted)
@@ -138,6 +122,15 @@ async function emptyKeyspace(env: Record<string, string>, keyspace: string): Pro
 
 async function runNode(env: Record<string, string>, target = TARGET, label = "node"): Promise<Figures> {
   await emptyKeyspace(env, NODE_KEYSPACE);
+  const feed = `bench${Date.now().toString(36)}`;
+  // The wire text is made on a thread of its own, as a server would make it, all of it before the
+  // clock starts (while the node starts); this thread decodes and parses it as one component
+  // stream and hands each stanza to the node, as the node's connection does.
+  const feeder = startFeeder({ feed, startAt: START_AT, total: target, burstChars: BURST_CHARS });
+  const made = new Promise<FeederReady>((resolve, reject) => {
+    feeder.once("message", resolve);
+    feeder.once("error", reject);
+  });
   const delays: number[] = [];
   let durable = 0;
   let wake: (() => void) | undefined;
@@ -154,15 +147,12 @@ async function runNode(env: Record<string, string>, target = TARGET, label = "no
     },
   });
 
-  const feed = `bench${Date.now().toString(36)}`;
-  // The wire text is made on a thread of its own, as a server would make it; this thread parses
-  // it as one component stream and hands each stanza to the node, as the node's connection does.
-  const feeder = startFeeder({ feed, startAt: START_AT, total: target, burstChars: BURST_CHARS });
+  const { bytes: loadBytes } = await made;
   const elu0 = performance.eventLoopUtilization();
   const meter = startMeter();
   const t0 = meter.t0;
   let fed = 0;
-  /** Bursts asked of the feeder and not yet here: two, so one is always being made. */
+  /** Bursts asked of the feeder and not yet here: two, so one is always on its way. */
   let asked = 0;
   let lastReport = t0;
   const stream = componentStream((el) => void node.receive(el));
@@ -175,7 +165,8 @@ async function runNode(env: Record<string, string>, target = TARGET, label = "no
   feeder.on("message", (b: Burst) => {
     asked--;
     fed += b.copies;
-    stream.write(b.text);
+    // The bytes arrive as a plain Uint8Array (a structured clone does not keep Buffer's prototype).
+    stream.write(Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength).toString("utf8"));
     ask();
   });
   ask();
@@ -201,7 +192,7 @@ async function runNode(env: Record<string, string>, target = TARGET, label = "no
   );
   await node.stop();
   await emptyKeyspace(env, NODE_KEYSPACE);
-  return { ...figures, delays };
+  return { ...figures, delays, loadBytes };
 }
 
 /**
@@ -240,7 +231,10 @@ async function runBaseline(env: Record<string, string>, target = TARGET): Promis
   const uuidClock = randomBytes(2);
   type Coll = { with: string; start: number; count: number; version: number; lastAt: number; changedAt?: Date };
   const open = new Map<string, Coll>();
+  // The load is made before the clock starts, as the node's is.
   const gen = messages(DEFAULT_SHAPE, START_AT);
+  const load = Array.from({ length: Math.ceil(target / 2) }, () => gen.next().value as ChatMessage);
+  let nextMessage = 0;
   const meter = startMeter();
   let written = 0;
   let seq = 0;
@@ -248,7 +242,7 @@ async function runBaseline(env: Record<string, string>, target = TARGET): Promis
     // One window of copies, grouped by owner and collection in arrival order.
     const groups = new Map<string, { owner: string; coll: Coll; from: number; items: { kind: string; at: number; payload: string }[]; ids: string[] }>();
     for (let n = 0; n < WINDOW && written + n < target; n += 2) {
-      const m = gen.next().value as ChatMessage;
+      const m = load[nextMessage++]!;
       const payload = `<body>${esc(m.body)}</body>`;
       for (const [owner, peer, kind] of [
         [m.from, m.to, "to"],
@@ -337,7 +331,6 @@ async function runBaseline(env: Record<string, string>, target = TARGET): Promis
 async function main(): Promise<void> {
   const env = stackEnv();
   process.stdout.write(`ingest: ${TARGET} copies (${TARGET / 2} messages between ${DEFAULT_SHAPE.users} local users), window ${WINDOW}\n`);
-  const genCpu = generatorCost(Math.min(TARGET, 100_000)) * (TARGET / Math.min(TARGET, 100_000));
   if (WARMUP > 0) {
     const w = await runBaseline(env, WARMUP);
     process.stdout.write(`ingest: Cassandra warmed up with ${WARMUP} copies (${w.rate.toFixed(0)} copies/s), not counted\n`);
@@ -364,7 +357,7 @@ async function main(): Promise<void> {
       "delay p50 ms": pct(d, 50),
       "delay p99 ms": pct(d, 99),
       "peak RSS MiB": mib(node.peakRss),
-      "CPU s / 10k": per10k(Math.max(0, node.cpuSeconds - genCpu)),
+      "CPU s / 10k": per10k(node.cpuSeconds),
       "Cassandra CPU s / 10k": per10k(node.cassandraCpu),
       "Redis CPU s / 10k": per10k(node.redisCpu),
       "vs baseline": node.rate / base.rate,
@@ -384,8 +377,8 @@ async function main(): Promise<void> {
   ];
   report(ROOT, "ingest", `Ingest, node only: ${TARGET} copies durable, ${DEFAULT_SHAPE.users} users`, rows, [
     `Load: ${TARGET / 2} chat messages between ${DEFAULT_SHAPE.users} local users (Zipf activity, exponent ${DEFAULT_SHAPE.skew}; ${DEFAULT_SHAPE.contacts} contacts each), so ${TARGET} archive copies, each an archived message in its owner's archive.`,
-    `node: copies in the server module's wire form, made on a thread of their own (as a server would send them), parsed on the node's thread as one component stream (as the node's XMPP connection parses it) and handed to ArchiveNode.receive(), at most ${WINDOW} not yet durable; one node owning all shards, Redis (AOF) and Cassandra on the same machine, Cassandra warmed up first with ${WARMUP} copies written by the baseline's loop, and the node's code with ${NODE_WARMUP} copies through a node of its own (stopped, its Redis database and keyspace emptied, before either measured run). Delay: from arrival at the node to the write that made it durable in Cassandra. CPU: this process's CPU less the load generator's own (${genCpu.toFixed(1)} s, measured alone); Cassandra and Redis CPU: what the stack's two processes spent during the run, from /proc.`,
-    `baseline: the same rows (items, collection row, peer record, change log, de-duplication marks, list stamp) for the same load, grouped per window of ${WINDOW} copies into unlogged same-partition batches (each collection's items; all of an owner's other rows together), prepared, ${BASELINE_CONCURRENCY} requests in flight.`,
+    `node: copies in the server module's wire form, made on a thread of their own (as a server would send them) before the clock starts (${((node.loadBytes ?? 0) / 1048576).toFixed(0)} MiB of UTF-8, held in this process and counted in its peak RSS), decoded and parsed on the node's thread as one component stream (as the node's XMPP connection does) and handed to ArchiveNode.receive(), at most ${WINDOW} not yet durable; one node owning all shards, Redis (AOF) and Cassandra on the same machine, Cassandra warmed up first with ${WARMUP} copies written by the baseline's loop, and the node's code with ${NODE_WARMUP} copies through a node of its own (stopped, its Redis database and keyspace emptied, before either measured run). Delay: from arrival at the node to the write that made it durable in Cassandra. CPU: this process's (decoding and parsing the stream included); Cassandra and Redis CPU: what the stack's two processes spent during the run, from /proc.`,
+    `baseline: the same rows (items, collection row, peer record, change log, de-duplication marks, list stamp) for the same load (its messages made before the clock starts), grouped per window of ${WINDOW} copies into unlogged same-partition batches (each collection's items; all of an owner's other rows together), prepared, ${BASELINE_CONCURRENCY} requests in flight.`,
   ]);
 }
 
