@@ -125,7 +125,7 @@ export class ShardQueues {
     /** Job lock: how long a job stays claimed by a worker that stopped renewing it. */
     private readonly lockMs = 10_000,
     /** Passes (one shard's gathered jobs each) applied at once over all owned shards. */
-    passesInFlight = 4,
+    passesInFlight = 2,
   ) {
     this.gate = new PassGate(passesInFlight);
   }

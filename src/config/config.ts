@@ -53,7 +53,7 @@ const schema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   SHARD_COUNT: int(1, 4096).default(64),
   /** Shard passes (a shard's waiting jobs, applied together) a node runs at once; the rest wait in Redis. */
-  SHARD_PASSES_IN_FLIGHT: int(1, 4096).default(4),
+  SHARD_PASSES_IN_FLIGHT: int(1, 4096).default(2),
   DEFAULT_MAX: int(1, 10_000).default(100),
   MAX_PAGE_SIZE: int(1, 10_000).default(1000),
   /** Pages are cut before their stanza exceeds this many bytes (Prosody drops a component over ~512 KB). */

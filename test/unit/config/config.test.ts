@@ -22,7 +22,7 @@ describe("loadConfig", () => {
     expect(c.archive).toMatchObject({ defaultMax: 100, maxPageSize: 1000, forceArchiving: false, autoArchivingEnabled: true });
     expect(c.cassandra.replication).toEqual({ class: "SimpleStrategy", replication_factor: "1" });
     expect(c.cassandra.writeThread).toBe(false);
-    expect(c.passesInFlight).toBe(4);
+    expect(c.passesInFlight).toBe(2);
   });
 
   it("turns the write thread on", () => {
