@@ -1,6 +1,6 @@
 import type { Element } from "@xmpp/xml";
 import { AutoState } from "../archive/auto-state.ts";
-import { afterAssign, assign, isStillOpen, type OpenCollection } from "../archive/collections.ts";
+import { afterAssign, assign, isStillOpen, type Assignment, type OpenCollection } from "../archive/collections.ts";
 import { jidMatches } from "../archive/jid-match.ts";
 import type { ArchivedItem, ArchiveRequest, CollectionKey, CollectionMeta, Prefs, StanzaError } from "../archive/model.ts";
 import { emptyPrefs } from "../archive/model.ts";
@@ -52,6 +52,15 @@ interface PendingWrite {
   copies: FeedCopy[];
   /** A key never used before (no change-log entry to replace). */
   fresh: boolean;
+}
+
+/** A copy that is to be archived, with what is stored of it. */
+interface Admitted {
+  peer: string;
+  peerBare: string;
+  thread: string | undefined;
+  payload: string;
+  sent: boolean;
 }
 
 /** Peer records read with the preferences when an actor loads, at most. */
@@ -135,45 +144,83 @@ export class UserActor {
         continue;
       }
       inBatch.add(copy.id);
-      await this.archiveCopy(copy, writes);
+      const pending = this.archiveCopy(copy, writes);
+      if (pending) await pending;
     }
     await this.flush(writes);
   }
 
-  private async archiveCopy(copy: FeedCopy, writes: Map<string, PendingWrite>): Promise<void> {
+  /**
+   * Adds one copy to `writes`. Synchronous unless storage has to be asked (a peer not in memory,
+   * or a new collection's key that may be taken): most copies then cost no promise and no turn
+   * of the event loop.
+   */
+  private archiveCopy(copy: FeedCopy, writes: Map<string, PendingWrite>): Promise<void> | undefined {
+    const admitted = this.admit(copy);
+    if (admitted === undefined) return undefined;
+    const entry = this.peers.get(admitted.peerBare);
+    if (entry === undefined) return this.peer(admitted.peerBare).then((e) => this.place(copy, admitted, e, writes));
+    return this.place(copy, admitted, entry, writes);
+  }
+
+  /** Whether the copy is archived at all (undefined: dropped, and counted), and with what payload. */
+  private admit(copy: FeedCopy): Admitted | undefined {
     // The edge sends what the owner needs already read; only jobs queued by nodes of earlier
     // versions carry the stanza instead, parsed here for what they lack.
     let parsed: Element | null | undefined;
     const msg = (): Element | null => (parsed === undefined ? (parsed = copy.stanza === undefined ? null : parseElement(copy.stanza)) : parsed);
     const m = copy.from === undefined ? msg() : undefined;
-    if (m === null) return this.ctx.onDropped("malformed", 1);
+    if (m === null) return this.dropped("malformed");
     const from = m ? prepJid(String(m.attrs.from ?? "")) : copy.from;
     const to = m ? prepJid(String(m.attrs.to ?? "")) : copy.to;
-    if (!from || !to) return this.ctx.onDropped("malformed", 1);
+    if (!from || !to) return this.dropped("malformed");
     const sent = copy.direction === "sent";
     const peer = sent ? to : from;
     const own = sent ? from : to;
     const policy = this.ctx.policy;
     // Incoming to the bare JID: only the user's global setting applies (D19).
     const ownResource = own.includes("/") ? own : undefined;
-    if (!this.auto.isOn(ownResource, copy.at, policy)) return this.ctx.onDropped("auto-off", 1);
+    if (!this.auto.isOn(ownResource, copy.at, policy)) return this.dropped("auto-off");
     const thread = m ? (m.getChildText("thread") ?? undefined) : copy.thread;
     this.prefs = pruneSessions(this.prefs, copy.at);
     const save = resolveSave(this.prefs, { peer, thread, now: copy.at }, policy);
-    if (save === "false") return this.ctx.onDropped("preference", 1);
+    if (save === "false") return this.dropped("preference");
     const payload = payloadFor(copy, save === "message", msg);
-    if (payload === null) return this.ctx.onDropped("malformed", 1);
-    if (payload === "") return this.ctx.onDropped("empty", 1);
+    if (payload === null) return this.dropped("malformed");
+    if (payload === "") return this.dropped("empty");
     if (thread !== undefined) this.prefs = touchSession(this.prefs, thread, copy.at, policy);
+    return { peer, peerBare: bareJid(peer), thread, payload, sent };
+  }
 
-    const peerBare = bareJid(peer);
-    const entry = await this.peer(peerBare);
+  private dropped(reason: string): undefined {
+    this.ctx.onDropped(reason, 1);
+    return undefined;
+  }
+
+  /** Puts an admitted copy into its collection: the open one, or a new one at a free key. */
+  private place(copy: FeedCopy, c: Admitted, entry: PeerEntry, writes: Map<string, PendingWrite>): Promise<void> | undefined {
+    const policy = this.ctx.policy;
     const open = entry.open?.open;
     const autoOffAt = this.auto.lastSwitchedOffAt(copy.at, policy);
-    const a = assign(open, { peer, thread, at: copy.at }, { idleMs: policy.collectionIdleMs, autoOffAt });
-    const free = a.kind === "new" ? await this.freeKey(a.key, entry, writes) : undefined;
+    const msg = { peer: c.peer, thread: c.thread, at: copy.at };
+    const a = assign(open, msg, { idleMs: policy.collectionIdleMs, autoOffAt });
+    if (a.kind === "append") return this.append(copy, c, entry, a, undefined, writes);
+    const free = this.freeKeyInMemory(a.key, entry, writes);
+    if (free) return this.append(copy, c, entry, a, free, writes);
+    return this.freeKey(a.key, entry, writes).then((f) => this.append(copy, c, entry, a, f, writes));
+  }
+
+  private append(
+    copy: FeedCopy,
+    c: Admitted,
+    entry: PeerEntry,
+    a: Assignment,
+    free: { key: CollectionKey; fresh: boolean } | undefined,
+    writes: Map<string, PendingWrite>,
+  ): undefined {
+    const open = entry.open?.open;
     const key = free ? free.key : a.key;
-    const next = afterAssign(open, a.kind === "new" ? { ...a, key } : a, { peer, thread, at: copy.at });
+    const next = afterAssign(open, a.kind === "new" ? { ...a, key } : a, { peer: c.peer, thread: c.thread, at: copy.at });
 
     const id = `${key.with}\u0000${key.start}`;
     let w = writes.get(id);
@@ -187,15 +234,16 @@ export class UserActor {
     if (next.thread !== undefined) w.meta.thread = next.thread;
     w.meta.count += 1;
     w.meta.lastAt = Math.max(w.meta.lastAt ?? copy.at, copy.at);
-    w.items.push({ kind: sent ? "to" : "from", at: copy.at, payload });
+    w.items.push({ kind: c.sent ? "to" : "from", at: copy.at, payload: c.payload });
     w.copies.push(copy);
-    const expire = resolveExpire(this.prefs, peer, policy);
+    const expire = resolveExpire(this.prefs, c.peer, this.ctx.policy);
     if (expire !== undefined) w.ttl = Math.max(w.ttl ?? 0, expire);
     // Keep the in-memory open collection in step with what will be written.
     next.count = w.meta.count;
     next.version = w.meta.version;
     entry.open = { open: next, meta: w.meta };
     if (entry.latestStart === undefined || key.start > entry.latestStart) entry.latestStart = key.start;
+    return undefined;
   }
 
   /** What is known of a peer: from memory, else from the peer's stored record (one read). */
@@ -222,6 +270,14 @@ export class UserActor {
       }
       k = { with: k.with, start: k.start + 1000 };
     }
+  }
+
+  /** `freeKey` where memory alone answers (the usual case: a start after the peer's latest); undefined where storage must be asked. */
+  private freeKeyInMemory(key: CollectionKey, entry: PeerEntry, writes: Map<string, PendingWrite>): { key: CollectionKey; fresh: boolean } | undefined {
+    let k = key;
+    while (writes.has(`${k.with}\u0000${k.start}`)) k = { with: k.with, start: k.start + 1000 };
+    if (entry.latestStart === undefined || k.start > entry.latestStart) return { key: { ...k }, fresh: true };
+    return undefined;
   }
 
   private async flush(writes: Map<string, PendingWrite>): Promise<void> {

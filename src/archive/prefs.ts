@@ -310,6 +310,8 @@ export function applySessionRemove(prefs: Prefs, threads: readonly string[]): Pr
 
 /** Drops expired session rules; returns the same object when nothing expired. */
 export function pruneSessions(prefs: Prefs, now: number): Prefs {
+  // Runs for every archived copy; most users have no session rules.
+  if (prefs.sessions.length === 0) return prefs;
   const kept = prefs.sessions.filter((s) => s.expiresAt === undefined || s.expiresAt > now);
   return kept.length === prefs.sessions.length ? prefs : { ...prefs, sessions: kept };
 }
