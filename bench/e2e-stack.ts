@@ -129,7 +129,7 @@ export class ProsodyInstance {
   }
 }
 
-/** An archive node started as `node --max-semi-space-size=128 --import tsx src/main.ts`, its output in a log file. */
+/** An archive node started as `node --max-semi-space-size=256 --import tsx src/main.ts`, its output in a log file. */
 export class NodeChild {
   private proc: ChildProcess | undefined;
   exited = false;
@@ -148,7 +148,7 @@ export class NodeChild {
     if (await this.get("/healthz").catch(() => undefined)) throw new Error(`port ${this.metricsPort} already answers: another node is running there`);
     const log = createWriteStream(this.logFile, { flags: "w" });
     // Only what the node needs: a shell's stray config variables must not change the run.
-    const proc = spawn(process.execPath, ["--max-semi-space-size=128", "--import", "tsx", "src/main.ts"], {
+    const proc = spawn(process.execPath, ["--max-semi-space-size=256", "--import", "tsx", "src/main.ts"], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", ...this.env },
       stdio: ["ignore", "pipe", "pipe"],

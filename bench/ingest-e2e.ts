@@ -456,7 +456,7 @@ async function main(): Promise<void> {
     `Both phases on a fresh instance of Prosody ${version} (c2s ${C2S_PORT}, component ${COMPONENT_PORT}, archive feed on, no mod_mam), the clients logged in before timing. ` +
       `Timed from the first send: server ceiling until the last copy reached a component that only counts copies and acknowledges them (every 200 copies or 50 ms); ` +
       `archive node until its ${ARCHIVED} (summed over labels, scraped from /metrics) counted every copy archived in Cassandra. delivered s = when the last message reached its recipient.`,
-    `archive node: \`node --max-semi-space-size=128 --import tsx src/main.ts\` as a child process, ${SHARD_COUNT} shards all on it, Redis db ${REDIS_DB} (flushed) and keyspace ${KEYSPACE} (emptied) of the local stack.`,
+    `archive node: \`node --max-semi-space-size=256 --import tsx src/main.ts\` as a child process, ${SHARD_COUNT} shards all on it, Redis db ${REDIS_DB} (flushed) and keyspace ${KEYSPACE} (emptied) of the local stack.`,
     `CPU s: CPU time (user + system, from /proc) during the timed span: node = the node process, prosody = the Prosody process (single-threaded: CPU s equal to seconds is one full core), ` +
       `load = this process (the ${SENDERS + RECIPIENTS} clients, and in the ceiling run the counting component), redis and cassandra = the main stack's servers (shared with anything else using them). machine busy % = all cores.`,
     `limit: the node when it reaches less than ${NODE_LIMIT_RATIO} x the counting component's messages/s, else the XMPP server. ` +
