@@ -1,6 +1,6 @@
 import type { Element } from "@xmpp/xml";
 import { AutoState } from "../archive/auto-state.ts";
-import { afterAssign, assign, isStillOpen, type Assignment, type OpenCollection } from "../archive/collections.ts";
+import { afterAssign, assign, isStillOpen, type Assignment, type CollectionMessage, type OpenCollection } from "../archive/collections.ts";
 import { jidMatches } from "../archive/jid-match.ts";
 import type { ArchivedItem, ArchiveRequest, CollectionKey, CollectionMeta, Prefs, StanzaError } from "../archive/model.ts";
 import { emptyPrefs } from "../archive/model.ts";
@@ -54,13 +54,17 @@ interface PendingWrite {
   fresh: boolean;
 }
 
-/** A copy that is to be archived, with what is stored of it. */
-interface Admitted {
-  peer: string;
+/** A copy that is to be archived: the message its collection is chosen by, and what is stored of it. */
+interface Admitted extends CollectionMessage {
   peerBare: string;
-  thread: string | undefined;
   payload: string;
   sent: boolean;
+}
+
+/** A collection key found free for a new collection; `fresh`: never used before. */
+interface FreeKey {
+  key: CollectionKey;
+  fresh: boolean;
 }
 
 /** Peer records read with the preferences when an actor loads, at most. */
@@ -189,7 +193,7 @@ export class UserActor {
     if (payload === null) return this.dropped("malformed");
     if (payload === "") return this.dropped("empty");
     if (thread !== undefined) this.prefs = touchSession(this.prefs, thread, copy.at, policy);
-    return { peer, peerBare: bareJid(peer), thread, payload, sent };
+    return { peer, thread, at: copy.at, peerBare: bareJid(peer), payload, sent };
   }
 
   private dropped(reason: string): undefined {
@@ -202,12 +206,11 @@ export class UserActor {
     const policy = this.ctx.policy;
     const open = entry.open?.open;
     const autoOffAt = this.auto.lastSwitchedOffAt(copy.at, policy);
-    const msg = { peer: c.peer, thread: c.thread, at: copy.at };
-    const a = assign(open, msg, { idleMs: policy.collectionIdleMs, autoOffAt });
+    const a = assign(open, c, { idleMs: policy.collectionIdleMs, autoOffAt });
     if (a.kind === "append") return this.append(copy, c, entry, a, undefined, writes);
-    const free = this.freeKeyInMemory(a.key, entry, writes);
-    if (free) return this.append(copy, c, entry, a, free, writes);
-    return this.freeKey(a.key, entry, writes).then((f) => this.append(copy, c, entry, a, f, writes));
+    const free = this.freeKey(a.key, entry, writes);
+    if (free instanceof Promise) return free.then((f) => this.append(copy, c, entry, a, f, writes));
+    return this.append(copy, c, entry, a, free, writes);
   }
 
   private append(
@@ -215,12 +218,12 @@ export class UserActor {
     c: Admitted,
     entry: PeerEntry,
     a: Assignment,
-    free: { key: CollectionKey; fresh: boolean } | undefined,
+    free: FreeKey | undefined,
     writes: Map<string, PendingWrite>,
   ): undefined {
     const open = entry.open?.open;
     const key = free ? free.key : a.key;
-    const next = afterAssign(open, a.kind === "new" ? { ...a, key } : a, { peer: c.peer, thread: c.thread, at: copy.at });
+    const next = afterAssign(open, a.kind === "new" ? { ...a, key } : a, c);
 
     const id = `${key.with}\u0000${key.start}`;
     let w = writes.get(id);
@@ -257,27 +260,18 @@ export class UserActor {
 
   /**
    * D2: a new collection whose (with, start) is taken moves on by one second. A start after the
-   * peer's latest one is free (and was never used) without a look-up; earlier starts (messages
-   * stamped in the past) are checked against storage.
+   * peer's latest one is free (and was never used) without a look-up, and is answered at once;
+   * earlier starts (messages stamped in the past) are checked against storage.
    */
-  private async freeKey(key: CollectionKey, entry: PeerEntry, writes: Map<string, PendingWrite>): Promise<{ key: CollectionKey; fresh: boolean }> {
-    let k = { ...key };
-    for (;;) {
-      const pending = writes.has(`${k.with}\u0000${k.start}`);
-      if (!pending) {
-        if (entry.latestStart === undefined || k.start > entry.latestStart) return { key: k, fresh: true };
-        if (!(await this.ctx.store.getCollection(this.owner, k))) return { key: k, fresh: false };
-      }
-      k = { with: k.with, start: k.start + 1000 };
-    }
-  }
-
-  /** `freeKey` where memory alone answers (the usual case: a start after the peer's latest); undefined where storage must be asked. */
-  private freeKeyInMemory(key: CollectionKey, entry: PeerEntry, writes: Map<string, PendingWrite>): { key: CollectionKey; fresh: boolean } | undefined {
+  private freeKey(key: CollectionKey, entry: PeerEntry, writes: Map<string, PendingWrite>): FreeKey | Promise<FreeKey> {
     let k = key;
+    // Keys this batch is writing already are taken.
     while (writes.has(`${k.with}\u0000${k.start}`)) k = { with: k.with, start: k.start + 1000 };
     if (entry.latestStart === undefined || k.start > entry.latestStart) return { key: { ...k }, fresh: true };
-    return undefined;
+    const asked = k;
+    return this.ctx.store
+      .getCollection(this.owner, asked)
+      .then((taken) => (taken ? this.freeKey({ with: asked.with, start: asked.start + 1000 }, entry, writes) : { key: { ...asked }, fresh: false }));
   }
 
   private async flush(writes: Map<string, PendingWrite>): Promise<void> {
