@@ -207,23 +207,17 @@ export class UserActor {
     const open = entry.open?.open;
     const autoOffAt = this.auto.lastSwitchedOffAt(copy.at, policy);
     const a = assign(open, c, { idleMs: policy.collectionIdleMs, autoOffAt });
-    if (a.kind === "append") return this.append(copy, c, entry, a, undefined, writes);
+    if (a.kind === "append") return this.append(copy, c, entry, a, false, writes);
     const free = this.freeKey(a.key, entry, writes);
-    if (free instanceof Promise) return free.then((f) => this.append(copy, c, entry, a, f, writes));
-    return this.append(copy, c, entry, a, free, writes);
+    if (free instanceof Promise) return free.then((f) => this.append(copy, c, entry, { ...a, key: f.key }, f.fresh, writes));
+    return this.append(copy, c, entry, { ...a, key: free.key }, free.fresh, writes);
   }
 
-  private append(
-    copy: FeedCopy,
-    c: Admitted,
-    entry: PeerEntry,
-    a: Assignment,
-    free: FreeKey | undefined,
-    writes: Map<string, PendingWrite>,
-  ): undefined {
+  /** Adds the copy to its collection's pending write; a new collection's key is free already (`fresh`: never used). */
+  private append(copy: FeedCopy, c: Admitted, entry: PeerEntry, a: Assignment, fresh: boolean, writes: Map<string, PendingWrite>): undefined {
     const open = entry.open?.open;
-    const key = free ? free.key : a.key;
-    const next = afterAssign(open, a.kind === "new" ? { ...a, key } : a, c);
+    const key = a.key;
+    const next = afterAssign(open, a, c);
 
     const id = `${key.with}\u0000${key.start}`;
     let w = writes.get(id);
@@ -231,7 +225,7 @@ export class UserActor {
       // One change per collection per batch: the version moves once for all its new messages.
       const meta: CollectionMeta =
         a.kind === "append" && entry.open ? { ...entry.open.meta, version: entry.open.meta.version + 1 } : { with: key.with, start: key.start, version: 0, count: 0 };
-      w = { meta, items: [], copies: [], fresh: free?.fresh ?? false };
+      w = { meta, items: [], copies: [], fresh };
       writes.set(id, w);
     }
     if (next.thread !== undefined) w.meta.thread = next.thread;
@@ -267,11 +261,11 @@ export class UserActor {
     let k = key;
     // Keys this batch is writing already are taken.
     while (writes.has(`${k.with}\u0000${k.start}`)) k = { with: k.with, start: k.start + 1000 };
-    if (entry.latestStart === undefined || k.start > entry.latestStart) return { key: { ...k }, fresh: true };
+    if (entry.latestStart === undefined || k.start > entry.latestStart) return { key: k, fresh: true };
     const asked = k;
     return this.ctx.store
       .getCollection(this.owner, asked)
-      .then((taken) => (taken ? this.freeKey({ with: asked.with, start: asked.start + 1000 }, entry, writes) : { key: { ...asked }, fresh: false }));
+      .then((taken) => (taken ? this.freeKey({ with: asked.with, start: asked.start + 1000 }, entry, writes) : { key: asked, fresh: false }));
   }
 
   private async flush(writes: Map<string, PendingWrite>): Promise<void> {
