@@ -8,7 +8,7 @@ import { ROOT, stackEnv } from "../test/integration/support/stack.ts";
 import { componentStream, esc, startBenchNode } from "./harness.ts";
 import type { Burst, FeederReady, FeederSetup } from "./ingest-feeder.ts";
 import { DEFAULT_SHAPE, messages, type ChatMessage } from "./load.ts";
-import { pct, report, stackCpu, untilQuiet, type Row } from "./stats.ts";
+import { machineSteal, pct, report, stackCpu, untilQuiet, type Row } from "./stats.ts";
 
 // Ingest, node only: forwarded message copies (as the server module sends them) are handed to
 // a node's stanza entry point as fast as it takes them, with no XMPP server in the way, until
@@ -57,6 +57,8 @@ interface Figures {
   /** CPU seconds the stack's Cassandra and Redis spent during the run. */
   cassandraCpu: number;
   redisCpu: number;
+  /** CPU seconds the hypervisor took from the machine during the run (summed over its cores). */
+  steal: number;
   delays?: number[];
 }
 
@@ -69,6 +71,7 @@ function startMeter(): { t0: number; stop(done: number): Figures } {
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 100);
   const cpu0 = process.cpuUsage();
   const stack0 = stackCpu(ROOT);
+  const steal0 = machineSteal();
   const t0 = Date.now();
   return {
     t0,
@@ -84,6 +87,7 @@ function startMeter(): { t0: number; stop(done: number): Figures } {
         peakRss: Math.max(peak, process.memoryUsage.rss()),
         cassandraCpu: stack1.cassandra - stack0.cassandra,
         redisCpu: stack1.redis - stack0.redis,
+        steal: machineSteal() - steal0,
       };
     },
   };
@@ -339,16 +343,42 @@ async function main(): Promise<void> {
     const w = await runNode(env, NODE_WARMUP, "node warm-up");
     process.stdout.write(`ingest: node code warmed up with ${NODE_WARMUP} copies (${w.rate.toFixed(0)} copies/s), not counted\n`);
   }
-  process.stdout.write(`ingest: baseline (plain cassandra-driver), after Cassandra was quiet for ${(await untilQuiet(ROOT)).toFixed(0)} s...\n`);
+  // The baseline runs on both sides of the node's run and the node is measured against the mean
+  // of the two: on a shared machine the speed drifts within a run (the baseline's own client
+  // spent 0.37 to 0.56 s of CPU per 10,000 copies from one run to the next), and a drift falls
+  // on both sides of the ratio this way rather than on whichever run it met.
+  const none: Figures = { rate: NaN, seconds: 0, cpuSeconds: 0, peakRss: 0, cassandraCpu: NaN, redisCpu: NaN, steal: NaN, delays: [] };
   // BENCH_INGEST_NODE_ONLY=1 skips the baseline (for profiling the node); the ratio is then void.
-  const base = process.env.BENCH_INGEST_NODE_ONLY === "1" ? { rate: NaN, seconds: 0, cpuSeconds: 0, peakRss: 0, cassandraCpu: NaN, redisCpu: NaN } : await runBaseline(env);
-  process.stdout.write(`  baseline: ${base.rate.toFixed(0)} copies/s\n`);
+  const baselineRun = async (when: string): Promise<Figures> => {
+    if (process.env.BENCH_INGEST_NODE_ONLY === "1") return none;
+    process.stdout.write(`ingest: baseline ${when} (plain cassandra-driver), after Cassandra was quiet for ${(await untilQuiet(ROOT)).toFixed(0)} s...\n`);
+    const b = await runBaseline(env);
+    process.stdout.write(`  baseline ${when}: ${b.rate.toFixed(0)} copies/s\n`);
+    return b;
+  };
+  const before = await baselineRun("before the node");
   process.stdout.write(`ingest: node, after Cassandra was quiet for ${(await untilQuiet(ROOT)).toFixed(0)} s...\n`);
   // BENCH_INGEST_BASELINE_ONLY=1 skips the node (for measuring the database's side alone).
-  const node = process.env.BENCH_INGEST_BASELINE_ONLY === "1" ? { rate: NaN, seconds: 0, cpuSeconds: 0, peakRss: 0, cassandraCpu: NaN, redisCpu: NaN, delays: [] } : await runNode(env);
+  const node = process.env.BENCH_INGEST_BASELINE_ONLY === "1" ? none : await runNode(env);
+  const after = await baselineRun("after the node");
+  const baseRate = (before.rate + after.rate) / 2;
   const d = node.delays ?? [];
   const mib = (b: number) => b / 1048576;
   const per10k = (cpu: number) => (cpu / TARGET) * 10_000;
+  const steal = (f: Figures) => (f.seconds > 0 ? (f.steal / f.seconds) * 100 : NaN);
+  const baselineRow = (run: string, f: Figures): Row => ({
+    run,
+    "copies/s": f.rate,
+    seconds: f.seconds,
+    "delay p50 ms": "-",
+    "delay p99 ms": "-",
+    "peak RSS MiB": mib(f.peakRss),
+    "CPU s / 10k": per10k(f.cpuSeconds),
+    "Cassandra CPU s / 10k": per10k(f.cassandraCpu),
+    "Redis CPU s / 10k": per10k(f.redisCpu),
+    "steal % of a core": steal(f),
+    "vs baseline": f.rate / baseRate,
+  });
   const rows: Row[] = [
     {
       run: "node (receive → durable in Cassandra)",
@@ -360,25 +390,17 @@ async function main(): Promise<void> {
       "CPU s / 10k": per10k(node.cpuSeconds),
       "Cassandra CPU s / 10k": per10k(node.cassandraCpu),
       "Redis CPU s / 10k": per10k(node.redisCpu),
-      "vs baseline": node.rate / base.rate,
+      "steal % of a core": steal(node),
+      "vs baseline": node.rate / baseRate,
     },
-    {
-      run: "baseline (plain cassandra-driver, same rows)",
-      "copies/s": base.rate,
-      seconds: base.seconds,
-      "delay p50 ms": "-",
-      "delay p99 ms": "-",
-      "peak RSS MiB": mib(base.peakRss),
-      "CPU s / 10k": per10k(base.cpuSeconds),
-      "Cassandra CPU s / 10k": per10k(base.cassandraCpu),
-      "Redis CPU s / 10k": per10k(base.redisCpu),
-      "vs baseline": 1,
-    },
+    baselineRow("baseline before the node (plain cassandra-driver, same rows)", before),
+    baselineRow("baseline after the node", after),
   ];
   report(ROOT, "ingest", `Ingest, node only: ${TARGET} copies durable, ${DEFAULT_SHAPE.users} users`, rows, [
     `Load: ${TARGET / 2} chat messages between ${DEFAULT_SHAPE.users} local users (Zipf activity, exponent ${DEFAULT_SHAPE.skew}; ${DEFAULT_SHAPE.contacts} contacts each), so ${TARGET} archive copies, each an archived message in its owner's archive.`,
     `node: copies in the server module's wire form, made on a thread of their own (as a server would send them) before the clock starts (${((node.loadBytes ?? 0) / 1048576).toFixed(0)} MiB of UTF-8, held in this process and counted in its peak RSS), decoded and parsed on the node's thread as one component stream (as the node's XMPP connection does) and handed to ArchiveNode.receive(), at most ${WINDOW} not yet durable; one node owning all shards, Redis (AOF) and Cassandra on the same machine, Cassandra warmed up first with ${WARMUP} copies written by the baseline's loop, and the node's code with ${NODE_WARMUP} copies through a node of its own (stopped, its Redis database and keyspace emptied, before either measured run). Delay: from arrival at the node to the write that made it durable in Cassandra. CPU: this process's (decoding and parsing the stream included); Cassandra and Redis CPU: what the stack's two processes spent during the run, from /proc.`,
-    `baseline: the same rows (items, collection row, peer record, change log, de-duplication marks, list stamp) for the same load (its messages made before the clock starts), grouped per window of ${WINDOW} copies into unlogged same-partition batches (each collection's items; all of an owner's other rows together), prepared, ${BASELINE_CONCURRENCY} requests in flight.`,
+    `baseline: the same rows (items, collection row, peer record, change log, de-duplication marks, list stamp) for the same load (its messages made before the clock starts), grouped per window of ${WINDOW} copies into unlogged same-partition batches (each collection's items; all of an owner's other rows together), prepared, ${BASELINE_CONCURRENCY} requests in flight; run before and after the node, each on an emptied keyspace once Cassandra was quiet. vs baseline: against the mean of the two baseline runs (${baseRate.toFixed(0)} copies/s).`,
+    `steal: CPU time the hypervisor took from the machine during the run (from /proc/stat), in hundredths of a core; it slows whichever run it falls on.`,
   ]);
 }
 

@@ -89,6 +89,20 @@ export function stackCpu(root: string): { cassandra: number; redis: number } {
 }
 
 /**
+ * CPU seconds the hypervisor has taken from this machine so far (steal, summed over its cores,
+ * from /proc/stat; NaN where not to be read): time the machine's processes were ready to run
+ * and were not, which slows whichever run it falls on without showing in any process's CPU.
+ */
+export function machineSteal(): number {
+  try {
+    const cpu = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!.trim().split(/\s+/);
+    return Number(cpu[8]) / 100; // USER_HZ ticks
+  } catch {
+    return NaN;
+  }
+}
+
+/**
  * Waits until the stack's Cassandra is quiet (under a tenth of a core for three seconds running),
  * at most `maxMs`, so that a measurement does not start during the flushes and compactions the
  * previous one left behind. Returns the seconds waited.
