@@ -18,11 +18,15 @@ import { machineSteal, pct, report, stackCpu, untilQuiet, type Row } from "./sta
 
 const TARGET = Number(process.env.BENCH_INGEST_COPIES ?? 500_000);
 /**
- * Copies written (and thrown away) before anything is measured: a Cassandra that has just started
- * spends two to three times the CPU per write for its first few hundred thousand copies (its JIT
- * compiling), which would fall on whichever run comes first. This lessens that, it does not end it.
+ * Copies written (and thrown away) before anything is measured, at least: a Cassandra that has just
+ * started spends two to three times the CPU per write for its first few hundred thousand copies
+ * (its JIT compiling), which would fall on whichever run comes first. The warm-up goes on in rounds
+ * of WARMUP_ROUND until a round costs Cassandra no less than nine tenths of the one before, at most
+ * WARMUP_MAX copies.
  */
 const WARMUP = Number(process.env.BENCH_INGEST_WARMUP ?? 200_000);
+const WARMUP_ROUND = 100_000;
+const WARMUP_MAX = Number(process.env.BENCH_INGEST_WARMUP_MAX ?? 1_500_000);
 /**
  * Copies put through a node of their own (then stopped, its Redis and keyspace emptied) before
  * anything is measured, so that the measured node runs on compiled code as a node that has been
@@ -335,9 +339,17 @@ async function runBaseline(env: Record<string, string>, target = TARGET): Promis
 async function main(): Promise<void> {
   const env = stackEnv();
   process.stdout.write(`ingest: ${TARGET} copies (${TARGET / 2} messages between ${DEFAULT_SHAPE.users} local users), window ${WINDOW}\n`);
-  if (WARMUP > 0) {
-    const w = await runBaseline(env, WARMUP);
-    process.stdout.write(`ingest: Cassandra warmed up with ${WARMUP} copies (${w.rate.toFixed(0)} copies/s), not counted\n`);
+  let warmed = 0;
+  for (let prev = Number.POSITIVE_INFINITY; WARMUP > 0 && warmed < WARMUP_MAX; ) {
+    const round = Math.min(WARMUP_ROUND, WARMUP);
+    const w = await runBaseline(env, round);
+    warmed += round;
+    const cost = (w.cassandraCpu / round) * 10_000;
+    process.stdout.write(`ingest: warm-up, ${warmed} copies: ${w.rate.toFixed(0)} copies/s, Cassandra ${cost.toFixed(2)} s of CPU per 10,000 (not counted)\n`);
+    // Done once the least is written and a round no longer costs Cassandra clearly less than the
+    // one before (or its CPU cannot be read).
+    if (warmed >= WARMUP && !(cost < 0.9 * prev)) break;
+    prev = cost;
   }
   if (NODE_WARMUP > 0 && process.env.BENCH_INGEST_BASELINE_ONLY !== "1") {
     const w = await runNode(env, NODE_WARMUP, "node warm-up");
@@ -398,8 +410,8 @@ async function main(): Promise<void> {
   ];
   report(ROOT, "ingest", `Ingest, node only: ${TARGET} copies durable, ${DEFAULT_SHAPE.users} users`, rows, [
     `Load: ${TARGET / 2} chat messages between ${DEFAULT_SHAPE.users} local users (Zipf activity, exponent ${DEFAULT_SHAPE.skew}; ${DEFAULT_SHAPE.contacts} contacts each), so ${TARGET} archive copies, each an archived message in its owner's archive.`,
-    `node: copies in the server module's wire form, made on a thread of their own (as a server would send them) before the clock starts (${((node.loadBytes ?? 0) / 1048576).toFixed(0)} MiB of UTF-8, held in this process and counted in its peak RSS), decoded and parsed on the node's thread as one component stream (as the node's XMPP connection does) and handed to ArchiveNode.receive(), at most ${WINDOW} not yet durable; one node owning all shards, Redis (AOF) and Cassandra on the same machine, Cassandra warmed up first with ${WARMUP} copies written by the baseline's loop, and the node's code with ${NODE_WARMUP} copies through a node of its own (stopped, its Redis database and keyspace emptied, before either measured run). Delay: from arrival at the node to the write that made it durable in Cassandra. CPU: this process's (decoding and parsing the stream included); Cassandra and Redis CPU: what the stack's two processes spent during the run, from /proc.`,
-    `baseline: the same rows (items, collection row, peer record, change log, de-duplication marks, list stamp) for the same load (its messages made before the clock starts), grouped per window of ${WINDOW} copies into unlogged same-partition batches (each collection's items; all of an owner's other rows together), prepared, ${BASELINE_CONCURRENCY} requests in flight; run before and after the node, each on an emptied keyspace once Cassandra was quiet. vs baseline: against the mean of the two baseline runs (${baseRate.toFixed(0)} copies/s).`,
+    `node: copies in the server module's wire form, made on a thread of their own (as a server would send them) before the clock starts (${((node.loadBytes ?? 0) / 1048576).toFixed(0)} MiB of UTF-8, held in this process and counted in its peak RSS), decoded and parsed on the node's thread as one component stream (as the node's XMPP connection does) and handed to ArchiveNode.receive(), at most ${WINDOW} not yet durable; one node owning all shards, Redis (AOF) and Cassandra on the same machine, Cassandra warmed up first with ${warmed} copies written by the baseline's loop (in rounds of ${WARMUP_ROUND}, until a round no longer cost it a tenth less CPU than the one before), and the node's code with ${NODE_WARMUP} copies through a node of its own (stopped, its Redis database and keyspace emptied, before either measured run). Delay: from arrival at the node to the write that made it durable in Cassandra. CPU: this process's (decoding and parsing the stream included); Cassandra and Redis CPU: what the stack's two processes spent during the run, from /proc.`,
+    `baseline: the same rows (items, collection row, peer record, change log, de-duplication marks, list stamp) for the same load (its messages made before the clock starts), grouped per window of ${WINDOW} copies into unlogged same-partition batches (each collection's items; all of an owner's other rows together), prepared, ${BASELINE_CONCURRENCY} requests in flight; run before and after the node, each on an emptied keyspace once Cassandra was quiet (peak RSS is this process's, so the run after the node counts what the node's run left in its heap). vs baseline: against the mean of the two baseline runs (${baseRate.toFixed(0)} copies/s).`,
     `steal: CPU time the hypervisor took from the machine during the run (from /proc/stat), in hundredths of a core; it slows whichever run it falls on.`,
   ]);
 }
