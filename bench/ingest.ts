@@ -19,7 +19,7 @@ import { machineSteal, pct, report, stackCpu, untilQuiet, type Row } from "./sta
 const TARGET = Number(process.env.BENCH_INGEST_COPIES ?? 500_000);
 /**
  * Copies written (and thrown away) before anything is measured, at least: a Cassandra that has just
- * started spends two to three times the CPU per write for its first few hundred thousand copies
+ * started spends two to four times the CPU per write for its first few hundred thousand copies
  * (its JIT compiling), which would fall on whichever run comes first. The warm-up goes on in rounds
  * of WARMUP_ROUND until a round costs Cassandra no less than nine tenths of the one before, at most
  * WARMUP_MAX copies.
