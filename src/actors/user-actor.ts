@@ -208,9 +208,9 @@ export class UserActor {
     const autoOffAt = this.auto.lastSwitchedOffAt(copy.at, policy);
     const a = assign(open, c, { idleMs: policy.collectionIdleMs, autoOffAt });
     if (a.kind === "append") return this.append(copy, c, entry, a, false, writes);
+    const put = (f: FreeKey) => this.append(copy, c, entry, { ...a, key: f.key }, f.fresh, writes);
     const free = this.freeKey(a.key, entry, writes);
-    if (free instanceof Promise) return free.then((f) => this.append(copy, c, entry, { ...a, key: f.key }, f.fresh, writes));
-    return this.append(copy, c, entry, { ...a, key: free.key }, free.fresh, writes);
+    return free instanceof Promise ? free.then(put) : put(free);
   }
 
   /** Adds the copy to its collection's pending write; a new collection's key is free already (`fresh`: never used). */
