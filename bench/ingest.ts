@@ -66,6 +66,8 @@ interface Figures {
   /** CPU seconds the hypervisor took from the machine during the run (summed over its cores). */
   steal: number;
   delays?: number[];
+  /** The baseline's requests per 1000 copies: each collection's items, each owner's other rows. */
+  requests?: { items: number; owner: number };
 }
 
 /**
@@ -247,6 +249,9 @@ async function runBaseline(env: Record<string, string>, target = TARGET): Promis
   let nextMessage = 0;
   const meter = startMeter();
   let written = 0;
+  // Requests sent, to set beside the node's.
+  let itemBatches = 0;
+  let ownerBatches = 0;
   let seq = 0;
   while (written < target) {
     // One window of copies, grouped by owner and collection in arrival order.
@@ -292,6 +297,7 @@ async function runBaseline(env: Record<string, string>, target = TARGET): Promis
           params: [g.owner, g.coll.with, start, g.from + i + j, it.kind, new Date(it.at), it.payload, unset, unset, 0],
         }));
         work.push(() => client.batch(chunk, opts));
+        itemBatches++;
       }
       const fresh = g.coll.changedAt === undefined;
       const stamp = fresh ? cassandra.types.TimeUuid.now(uuidNode, uuidClock) : undefined;
@@ -315,6 +321,7 @@ async function runBaseline(env: Record<string, string>, target = TARGET): Promis
       byOwner.set(g.owner, list);
     }
     for (const owned of byOwner.values()) work.push(() => client.batch(owned, opts));
+    ownerBatches += byOwner.size;
     let next = 0;
     const windowStart = Date.now();
     // Paced: the window's requests spread evenly over the time its copies take at PACE copies/s.
@@ -335,7 +342,7 @@ async function runBaseline(env: Record<string, string>, target = TARGET): Promis
   const figures = meter.stop(written);
   await client.shutdown();
   await emptyKeyspace(env, BASELINE_KEYSPACE);
-  return figures;
+  return { ...figures, requests: { items: (itemBatches * 1000) / written, owner: (ownerBatches * 1000) / written } };
 }
 
 async function main(): Promise<void> {
@@ -367,7 +374,8 @@ async function main(): Promise<void> {
     if (process.env.BENCH_INGEST_NODE_ONLY === "1") return none;
     process.stdout.write(`ingest: baseline ${when} (plain cassandra-driver), after Cassandra was quiet for ${(await untilQuiet(ROOT)).toFixed(0)} s...\n`);
     const b = await runBaseline(env);
-    process.stdout.write(`  baseline ${when}: ${b.rate.toFixed(0)} copies/s\n`);
+    const r = b.requests;
+    process.stdout.write(`  baseline ${when}: ${b.rate.toFixed(0)} copies/s; Cassandra requests per 1000 copies: items ${r?.items.toFixed(0)}, owner rows ${r?.owner.toFixed(0)}\n`);
     return b;
   };
   const before = await baselineRun("before the node");
