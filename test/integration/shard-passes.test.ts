@@ -87,6 +87,27 @@ describe("shard passes in flight", () => {
     await waitUntil(() => applied.includes("8:2"), 5000);
   });
 
+  it("keeps a command in its place among the copies jobs gathered into passes", async () => {
+    queues = new ShardQueues(redis, new Metrics(), createLogger("error"), 10_000, 1);
+    const shard = 9;
+    const copies = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => queues!.enqueue(shard, { kind: "copies", copies: [copy("mixed", from + i)] }));
+    for (const p of copies(0, 2)) await p;
+    const command: ShardJob = { kind: "command", command: { owner: "mixed", requester: "mixed/r", request: { op: "pref-get" }, replyTo: "r", replyId: "1" } };
+    await queues.enqueue(shard, command);
+    for (const p of copies(2, 12)) await p;
+    const passes: string[][] = [];
+    await queues.startWorker(
+      shard,
+      async (job) => void passes.push(job.kind === "copies" ? job.copies.map((c) => c.body!) : ["command"]),
+      () => true,
+    );
+    await waitUntil(() => passes.flat().length === 13, 5000);
+    expect(passes.flat()).toEqual(["0", "1", "command", ...Array.from({ length: 10 }, (_, i) => String(i + 2))]);
+    // The jobs before the command make one pass, the command its own, the rest one more.
+    expect(passes).toEqual([["0", "1"], ["command"], Array.from({ length: 10 }, (_, i) => String(i + 2))]);
+    expect(await queues.barrier(shard, 1000)).toBe(true);
+  });
+
   describe("a job held by another consumer", () => {
     // The owner's only slot is held by a pass on another shard while its jobs arrive, and the
     // other consumer takes the first of them meanwhile: the owner gets its slot back with that
