@@ -90,11 +90,14 @@ describe("shard passes in flight", () => {
   it("keeps a command in its place among the copies jobs gathered into passes", async () => {
     queues = new ShardQueues(redis, new Metrics(), createLogger("error"), 10_000, 1);
     const shard = 9;
-    const copies = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => queues!.enqueue(shard, { kind: "copies", copies: [copy("mixed", from + i)] }));
-    for (const p of copies(0, 2)) await p;
+    // All queued before the worker starts, one after another so that their order is known.
+    const enqueueCopies = async (from: number, to: number) => {
+      for (let i = from; i < to; i++) await queues!.enqueue(shard, { kind: "copies", copies: [copy("mixed", i)] });
+    };
+    await enqueueCopies(0, 2);
     const command: ShardJob = { kind: "command", command: { owner: "mixed", requester: "mixed/r", request: { op: "pref-get" }, replyTo: "r", replyId: "1" } };
     await queues.enqueue(shard, command);
-    for (const p of copies(2, 12)) await p;
+    await enqueueCopies(2, 12);
     const passes: string[][] = [];
     await queues.startWorker(
       shard,
