@@ -215,6 +215,11 @@ export class ShardQueues {
       await this.gate.take();
       slot = true;
     };
+    const tryAcquire = (): boolean => slot || (slot = this.gate.tryTake());
+    // Jobs this consumer fetched and gave back unapplied, by id: BullMQ counts every fetch as
+    // an attempt started, and only the others can have left part of a job applied.
+    const returned = new Map<string, number>();
+    const rerun = (j: Job<ShardJob>): boolean => j.attemptsStarted - (returned.get(j.id ?? "") ?? 0) > 1 || j.stalledCounter > 0;
     const release = (): void => {
       if (!slot) return;
       slot = false;
@@ -224,19 +229,10 @@ export class ShardQueues {
       // Each goes back to the head of the queue: highest id first, so the lowest ends up in front.
       for (const j of [...jobs].sort(byIdDescending)) await j.moveToWait(token).catch(() => undefined);
     };
-    while (!c.stopped) {
-      if (!leaseValid()) {
-        if (carry) await putBack([carry]);
-        carry = undefined;
-        release();
-        await new Promise((r) => setTimeout(r, 50));
-        continue;
-      }
-      // A slot first, then the job: a shard waiting for its turn leaves its jobs in Redis.
-      await acquire();
-      if (c.stopped) break;
-      // The wait for a slot can outlast the lease.
-      if (!leaseValid()) continue;
+    // One pass, in a function of its own: what it held (its jobs and their copies) is garbage once
+    // it returns. Held in this loop's frame, the last pass's jobs would stay alive while the shard
+    // waits for its next turn, outliving young-generation collections.
+    const pass = async (): Promise<void> => {
       let job: Job<ShardJob> | undefined = carry;
       carry = undefined;
       try {
@@ -245,6 +241,15 @@ export class ShardQueues {
           // Nothing waiting: the slot goes back while this shard waits for its next job.
           release();
           job = await c.worker.getNextJob(token, { block: true });
+          // Woken by a job while every slot is taken (other shards' turns come first): it goes
+          // back to the head of the queue until this shard's turn, as a shard waiting for a slot
+          // leaves its jobs in Redis. Held in the heap for that long, it would outlive young-
+          // generation collections and be copied and promoted with everything it carries.
+          if (job && !tryAcquire()) {
+            const id = job.id ?? "";
+            if (await job.moveToWait(token).then(() => true, () => false)) returned.set(id, (returned.get(id) ?? 0) + 1);
+            return;
+          }
         }
       } catch (err) {
         release();
@@ -252,9 +257,9 @@ export class ShardQueues {
           this.log.warn({ err: (err as Error).message, shard }, "could not fetch a job; retrying");
           await new Promise((r) => setTimeout(r, 500));
         }
-        continue;
+        return;
       }
-      if (!job) continue;
+      if (!job) return;
       const group = [job];
       // Every job held is kept locked from the moment it is fetched, gathering included.
       const locked = [job];
@@ -272,7 +277,7 @@ export class ShardQueues {
         await putBack(locked);
         carry = undefined;
         release();
-        continue;
+        return;
       }
       group.sort(byIdAscending);
       const head = await this.atHead(shard, group, carry, locked.length, c, leaseValid);
@@ -289,13 +294,14 @@ export class ShardQueues {
           this.log.warn({ shard, jobs: locked.map((j) => j.id) }, "jobs of this shard were taken out of order; restoring its order");
           await this.restoreHead(shard, c, leaseValid);
         }
-        continue;
+        return;
       }
       const merged: ShardJob =
         group.length === 1 ? group[0]!.data : { kind: "copies", copies: group.flatMap((j) => (j.data.kind === "copies" ? j.data.copies : [])) };
       const run = (async () => {
         // A job that started before (its worker died or lost the lease) may be partly applied.
-        await handle(merged, group.some((j) => j.attemptsStarted > 1 || j.stalledCounter > 0));
+        await handle(merged, group.some(rerun));
+        for (const j of group) returned.delete(j.id ?? "");
         // Durable: another shard's pass may start while this one's bookkeeping goes to Redis
         // (a carried job keeps the slot, so its lock is not left to run out while it waits).
         if (!carry) release();
@@ -325,6 +331,21 @@ export class ShardQueues {
         c.current = undefined;
         if (!carry) release();
       }
+    };
+    while (!c.stopped) {
+      if (!leaseValid()) {
+        if (carry) await putBack([carry]);
+        carry = undefined;
+        release();
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      // A slot first, then the job: a shard waiting for its turn leaves its jobs in Redis.
+      await acquire();
+      if (c.stopped) break;
+      // The wait for a slot can outlast the lease.
+      if (!leaseValid()) continue;
+      await pass();
     }
     if (carry) await putBack([carry]);
     release();

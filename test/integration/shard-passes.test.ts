@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { Worker } from "bullmq";
+import v8 from "node:v8";
+import vm from "node:vm";
+import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { keys } from "../../src/cluster/keys.ts";
@@ -85,6 +87,68 @@ describe("shard passes in flight", () => {
     await waitUntil(() => applied.includes("7:1"), 5000);
     await queues.enqueue(8, { kind: "copies", copies: [copy("busy", 2)] });
     await waitUntil(() => applied.includes("8:2"), 5000);
+  });
+
+  it("leaves a job that wakes a shard while every slot is taken in Redis, and applies it as a first attempt", async () => {
+    queues = new ShardQueues(redis, new Metrics(), createLogger("error"), 10_000, 1);
+    const waiting = new Queue<ShardJob>(keys.queue(4), { connection: redis });
+    let unblock!: () => void;
+    const blocked = new Promise<void>((r) => (unblock = r));
+    let holding = false;
+    const runs: { body: string; rerun: boolean }[] = [];
+    // Shard 4 starts with nothing queued, so it waits for its next job without a slot.
+    await queues.startWorker(4, async (job, rerun) => {
+      if (job.kind === "copies") for (const c of job.copies) runs.push({ body: c.body!, rerun });
+    }, () => true);
+    await new Promise((r) => setTimeout(r, 100));
+    await queues.startWorker(3, async () => {
+      holding = true;
+      await blocked;
+    }, () => true);
+    await queues.enqueue(3, { kind: "copies", copies: [copy("busy", 0)] });
+    await waitUntil(() => holding, 5000);
+    // Its job arrives while shard 3's pass holds the only slot: fetched, then given back.
+    await queues.enqueue(4, { kind: "copies", copies: [copy("quiet", 1)] });
+    const [id] = (await waiting.getJobs(["waiting", "active"])).map((j) => j.id);
+    await waitUntil(async () => ((await waiting.getJob(id!))?.attemptsStarted ?? 0) >= 1 && (await waiting.getJobState(id!)) === "waiting", 5000);
+    expect(runs).toEqual([]);
+    unblock();
+    await waitUntil(() => runs.length === 1, 5000);
+    // Given back unapplied, it is not taken for a job that may be partly applied.
+    expect(runs).toEqual([{ body: "1", rerun: false }]);
+    await waiting.close();
+  });
+
+  it("keeps nothing of a pass once it is done, while the shard waits for its next turn", async () => {
+    v8.setFlagsFromString("--expose-gc");
+    const gc = vm.runInNewContext("gc") as () => void;
+    queues = new ShardQueues(redis, new Metrics(), createLogger("error"), 10_000, 1);
+    let unblock!: () => void;
+    const blocked = new Promise<void>((r) => (unblock = r));
+    let holding = false;
+    // Shard 5 waits for a job; it gets one while shard 6 applies its own, so that shard 6 then
+    // waits for the slot while shard 5's pass holds it.
+    await queues.startWorker(5, async () => {
+      holding = true;
+      await blocked;
+    }, () => true);
+    let applied: WeakRef<ShardJob> | undefined;
+    await queues.startWorker(6, async (job) => {
+      applied = new WeakRef(job);
+      await queues!.enqueue(5, { kind: "copies", copies: [copy("other", 1)] });
+      await queues!.enqueue(6, { kind: "copies", copies: [copy("next", 2)] });
+      await new Promise((r) => setTimeout(r, 200));
+    }, () => true);
+    await queues.enqueue(6, { kind: "copies", copies: [copy("first", 1)] });
+    await waitUntil(() => holding, 5000);
+    // What shard 6 applied is garbage while it waits for its turn.
+    await waitUntil(async () => {
+      gc();
+      await new Promise((r) => setImmediate(r));
+      return applied !== undefined && applied.deref() === undefined;
+    }, 3000);
+    unblock();
+    expect(await queues.barrier(6, 5000)).toBe(true);
   });
 
   it("keeps a command in its place among the copies jobs gathered into passes", async () => {
