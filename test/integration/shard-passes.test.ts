@@ -22,6 +22,21 @@ function copy(owner: string, seq: number): FeedCopy {
   return { id: `t:${owner}:${seq}`, owner, direction: "sent", at: Date.now(), body: String(seq) };
 }
 
+/** A pass that keeps its slot until `release` is called; `running` says whether it has begun. */
+function heldPass(): { handler: () => Promise<void>; running: () => boolean; release: () => void } {
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  let begun = false;
+  return {
+    handler: async () => {
+      begun = true;
+      await released;
+    },
+    running: () => begun,
+    release: () => release(),
+  };
+}
+
 describe("shard passes in flight", () => {
   let redis: Redis;
   let queues: ShardQueues | undefined;
@@ -92,27 +107,22 @@ describe("shard passes in flight", () => {
   it("leaves a job that wakes a shard while every slot is taken in Redis, and applies it as a first attempt", async () => {
     queues = new ShardQueues(redis, new Metrics(), createLogger("error"), 10_000, 1);
     const waiting = new Queue<ShardJob>(keys.queue(4), { connection: redis });
-    let unblock!: () => void;
-    const blocked = new Promise<void>((r) => (unblock = r));
-    let holding = false;
+    const held = heldPass();
     const runs: { body: string; rerun: boolean }[] = [];
     // Shard 4 starts with nothing queued, so it waits for its next job without a slot.
     await queues.startWorker(4, async (job, rerun) => {
       if (job.kind === "copies") for (const c of job.copies) runs.push({ body: c.body!, rerun });
     }, () => true);
     await new Promise((r) => setTimeout(r, 100));
-    await queues.startWorker(3, async () => {
-      holding = true;
-      await blocked;
-    }, () => true);
+    await queues.startWorker(3, held.handler, () => true);
     await queues.enqueue(3, { kind: "copies", copies: [copy("busy", 0)] });
-    await waitUntil(() => holding, 5000);
+    await waitUntil(held.running, 5000);
     // Its job arrives while shard 3's pass holds the only slot: fetched, then given back.
     await queues.enqueue(4, { kind: "copies", copies: [copy("quiet", 1)] });
     const [id] = (await waiting.getJobs(["waiting", "active"])).map((j) => j.id);
     await waitUntil(async () => ((await waiting.getJob(id!))?.attemptsStarted ?? 0) >= 1 && (await waiting.getJobState(id!)) === "waiting", 5000);
     expect(runs).toEqual([]);
-    unblock();
+    held.release();
     await waitUntil(() => runs.length === 1, 5000);
     // Given back unapplied, it is not taken for a job that may be partly applied.
     expect(runs).toEqual([{ body: "1", rerun: false }]);
@@ -123,15 +133,10 @@ describe("shard passes in flight", () => {
     v8.setFlagsFromString("--expose-gc");
     const gc = vm.runInNewContext("gc") as () => void;
     queues = new ShardQueues(redis, new Metrics(), createLogger("error"), 10_000, 1);
-    let unblock!: () => void;
-    const blocked = new Promise<void>((r) => (unblock = r));
-    let holding = false;
+    const held = heldPass();
     // Shard 5 waits for a job; it gets one while shard 6 applies its own, so that shard 6 then
     // waits for the slot while shard 5's pass holds it.
-    await queues.startWorker(5, async () => {
-      holding = true;
-      await blocked;
-    }, () => true);
+    await queues.startWorker(5, held.handler, () => true);
     let applied: WeakRef<ShardJob> | undefined;
     await queues.startWorker(6, async (job) => {
       applied = new WeakRef(job);
@@ -140,14 +145,14 @@ describe("shard passes in flight", () => {
       await new Promise((r) => setTimeout(r, 200));
     }, () => true);
     await queues.enqueue(6, { kind: "copies", copies: [copy("first", 1)] });
-    await waitUntil(() => holding, 5000);
+    await waitUntil(held.running, 5000);
     // What shard 6 applied is garbage while it waits for its turn.
     await waitUntil(async () => {
       gc();
       await new Promise((r) => setImmediate(r));
       return applied !== undefined && applied.deref() === undefined;
     }, 3000);
-    unblock();
+    held.release();
     expect(await queues.barrier(6, 5000)).toBe(true);
   });
 
@@ -181,17 +186,12 @@ describe("shard passes in flight", () => {
     // job gone from the head of the queue.
     async function overtake(lockMs: number, giveBack: (thief: Worker, job: NonNullable<Awaited<ReturnType<Worker["getNextJob"]>>>, token: string) => Promise<void>) {
       queues = new ShardQueues(redis, new Metrics(), createLogger("silent"), lockMs, 1);
-      let unblock!: () => void;
-      const blocked = new Promise<void>((r) => (unblock = r));
+      const held = heldPass();
       const applied: number[] = [];
-      let holding = false;
-      await queues.startWorker(2, async () => {
-        holding = true;
-        await blocked;
-      }, () => true);
+      await queues.startWorker(2, held.handler, () => true);
       await queues.enqueue(2, { kind: "copies", copies: [copy("other", 0)] });
       // Shard 1's consumer starts only now, so it waits for the slot before it fetches anything.
-      await waitUntil(() => holding, 5000);
+      await waitUntil(held.running, 5000);
       await queues.startWorker(1, async (job) => {
         if (job.kind === "copies") for (const c of job.copies) applied.push(Number(c.body));
       }, () => true);
@@ -200,7 +200,7 @@ describe("shard passes in flight", () => {
       const token = randomUUID();
       const job = await thief.getNextJob(token, { block: false });
       expect(job?.data.kind === "copies" && job.data.copies[0]!.body).toBe("1");
-      unblock();
+      held.release();
       await giveBack(thief, job!, token);
       await waitUntil(() => applied.length >= 10, 30_000);
       await thief.close(true);
