@@ -8,7 +8,7 @@ import { QueryService } from "../src/query/query-service.ts";
 import { ArchiveStore } from "../src/store/archive-store.ts";
 import { connectCassandra } from "../src/store/cassandra-client.ts";
 import { ROOT, stackEnv } from "../test/integration/support/stack.ts";
-import { pct, report, timeInterleaved, untilQuiet, type Row } from "./stats.ts";
+import { pct, report, timeRounds, untilQuiet, type Pair, type Row } from "./stats.ts";
 
 // Query latency against archive depth: one user with COLLECTIONS x PER_COLLECTION messages;
 // list and retrieve pages of 100 at the first, middle and last position, through the node's
@@ -81,18 +81,11 @@ async function main(): Promise<void> {
   const mid = Math.floor(COLLECTIONS / 2);
   const target = keyOf(mid); // the collection retrieved
   const midMsg = Math.floor(PER_COLLECTION / 2);
-  const rows: Row[] = [];
-  const measure = async (what: string, node: () => Promise<unknown>, raw: () => Promise<unknown>) => {
-    const [a, b] = await timeInterleaved(SAMPLES, node, raw);
-    rows.push({
-      query: what,
-      "node p50 ms": pct(a, 50),
-      "node p99 ms": pct(a, 99),
-      "raw p50 ms": pct(b, 50),
-      "raw p99 ms": pct(b, 99),
-      "p99 ratio": pct(a, 99) / pct(b, 99),
-    });
-  };
+  // Every page is timed in the same rounds (see timeRounds), so that the last page is compared
+  // with the first under the same conditions, not a few seconds later on a machine that may
+  // have slowed meanwhile.
+  const cases: { what: string; pair: Pair }[] = [];
+  const measure = (what: string, node: () => Promise<unknown>, raw: () => Promise<unknown>) => cases.push({ what, pair: [node, raw] });
 
   const listRaw = (after?: { with: string; start: number }, desc = false) => () =>
     client.execute(
@@ -103,10 +96,10 @@ async function main(): Promise<void> {
       { prepare: true },
     );
   const list = (rsm: Record<string, string | number>) => () => q.answer(OWNER, { op: "list", exactmatch: false, rsm: { max: PAGE, ...rsm } });
-  await measure("list first page", list({}), listRaw());
-  await measure("list middle page (after)", list({ after: collectionCursor.encode(keyOf(mid - 1)) }), listRaw(keyOf(mid - 1)));
-  await measure("list middle page (index)", list({ index: mid }), listRaw(keyOf(mid - 1)));
-  await measure("list last page (empty before)", list({ before: "" }), listRaw(undefined, true));
+  measure("list first page", list({}), listRaw());
+  measure("list middle page (after)", list({ after: collectionCursor.encode(keyOf(mid - 1)) }), listRaw(keyOf(mid - 1)));
+  measure("list middle page (index)", list({ index: mid }), listRaw(keyOf(mid - 1)));
+  measure("list last page (empty before)", list({ before: "" }), listRaw(undefined, true));
 
   // A retrieve page is the collection's row (its attributes and count) and its items: the raw
   // read takes both, side by side, as the node does.
@@ -125,16 +118,28 @@ async function main(): Promise<void> {
     ]);
   const retrieve = (rsm: Record<string, string | number>) => () =>
     q.answer(OWNER, { op: "retrieve", with: target.with, start: target.start, rsm: { max: PAGE, ...rsm } });
-  await measure("retrieve first page", retrieve({}), itemsRaw(0));
-  await measure("retrieve middle page (after)", retrieve({ after: messageCursor.encode(midMsg - 1) }), itemsRaw(midMsg));
-  await measure("retrieve middle page (index)", retrieve({ index: midMsg }), itemsRaw(midMsg));
-  await measure("retrieve last page (empty before)", retrieve({ before: "" }), itemsRaw(0, true));
-  await measure("count only (max=0)", list({ max: 0 }), () =>
+  measure("retrieve first page", retrieve({}), itemsRaw(0));
+  measure("retrieve middle page (after)", retrieve({ after: messageCursor.encode(midMsg - 1) }), itemsRaw(midMsg));
+  measure("retrieve middle page (index)", retrieve({ index: midMsg }), itemsRaw(midMsg));
+  measure("retrieve last page (empty before)", retrieve({ before: "" }), itemsRaw(0, true));
+  measure("count only (max=0)", list({ max: 0 }), () =>
     client.execute("SELECT COUNT(*) FROM collections WHERE owner = ?", [OWNER], { prepare: true }),
   );
 
+  const timed = await timeRounds(SAMPLES, cases.map((c) => c.pair));
+  const rows: Row[] = cases.map(({ what }, i) => {
+    const [a, b] = timed[i]!;
+    return {
+      query: what,
+      "node p50 ms": pct(a, 50),
+      "node p99 ms": pct(a, 99),
+      "raw p50 ms": pct(b, 50),
+      "raw p99 ms": pct(b, 99),
+      "p99 ratio": pct(a, 99) / pct(b, 99),
+    };
+  });
   report(ROOT, "query", `Query latency: one user, ${COLLECTIONS} collections x ${PER_COLLECTION} messages, pages of ${PAGE}`, rows, [
-    `node = the node's query path (QueryService: Cassandra read, paging, secs, rendering); raw = plain cassandra-driver read of the same rows (for a retrieve page the collection's row and its items, side by side); ${SAMPLES} samples each after warm-up, node and raw taken alternately.`,
+    `node = the node's query path (QueryService: Cassandra read, paging, secs, rendering); raw = plain cassandra-driver read of the same rows (for a retrieve page the collection's row and its items, side by side); ${SAMPLES} samples each after warm-up, taken in rounds of one sample of every query, node and raw alternately, so that all pages meet the same conditions.`,
   ]);
   await client.shutdown();
 }

@@ -13,33 +13,44 @@ export async function timeMany(n: number, fn: () => Promise<unknown>, warmup = M
   return out;
 }
 
+/** Two calls timed against each other: the node's and the raw read's, say. */
+export type Pair = readonly [() => Promise<unknown>, () => Promise<unknown>];
+
 /**
- * Times two calls alternately, `n` samples each after a warm-up, so that both see the same
- * conditions (a compaction, another process's burst) rather than one of them alone; which of
- * the two goes first alternates too.
+ * Times several pairs of calls in rounds, `n` samples of each call after a warm-up. Each round
+ * takes one sample of every call, so all of them see the same conditions (a compaction, another
+ * process's burst, the machine slowing over minutes) rather than one pair alone: page costs at
+ * different depths are compared with each other, not only with their raw reads. Which pair
+ * starts a round rotates, and which call of a pair goes first alternates.
  */
-export async function timeInterleaved(n: number, a: () => Promise<unknown>, b: () => Promise<unknown>, warmup = Math.min(20, n)): Promise<[number[], number[]]> {
+export async function timeRounds(n: number, pairs: readonly Pair[], warmup = Math.min(20, n)): Promise<[number[], number[]][]> {
   for (let i = 0; i < warmup; i++) {
-    await a();
-    await b();
-  }
-  const ta: number[] = [];
-  const tb: number[] = [];
-  const one = async (fn: () => Promise<unknown>, out: number[]) => {
-    const t = process.hrtime.bigint();
-    await fn();
-    out.push(Number(process.hrtime.bigint() - t) / 1e6);
-  };
-  for (let i = 0; i < n; i++) {
-    if (i % 2 === 0) {
-      await one(a, ta);
-      await one(b, tb);
-    } else {
-      await one(b, tb);
-      await one(a, ta);
+    for (const [a, b] of pairs) {
+      await a();
+      await b();
     }
   }
-  return [ta, tb];
+  const out = pairs.map((): [number[], number[]] => [[], []]);
+  const one = async (fn: () => Promise<unknown>, into: number[]) => {
+    const t = process.hrtime.bigint();
+    await fn();
+    into.push(Number(process.hrtime.bigint() - t) / 1e6);
+  };
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < pairs.length; k++) {
+      const j = (i + k) % pairs.length;
+      const [a, b] = pairs[j]!;
+      const [ta, tb] = out[j]!;
+      if (i % 2 === 0) {
+        await one(a, ta);
+        await one(b, tb);
+      } else {
+        await one(b, tb);
+        await one(a, ta);
+      }
+    }
+  }
+  return out;
 }
 
 export function pct(samples: number[], p: number): number {
