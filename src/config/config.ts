@@ -22,6 +22,9 @@ const replication = z
     "expected SimpleStrategy:N or NetworkTopologyStrategy:dc1=N,dc2=M",
   );
 
+/** The cap on the wait between attempts to reconnect to a Cassandra host (ms). */
+export const DEFAULT_CASSANDRA_RECONNECT_MAX_MS = 5000;
+
 const schema = z.object({
   NODE_ID: z.string().min(1).default(`${hostname()}-${process.pid}`),
   XMPP_DOMAINS: list,
@@ -48,6 +51,12 @@ const schema = z.object({
    * for nodes given more than two cores; on two it measured no faster and costs more memory.
    */
   CASSANDRA_WRITE_THREAD: bool.default(false),
+  /**
+   * Longest wait between attempts to reconnect to a Cassandra host that went down. The driver's own
+   * default grows to 10 minutes, so a node could go on failing its writes and queries for minutes
+   * after a whole-cluster outage ended; an attempt every few seconds costs nothing.
+   */
+  CASSANDRA_RECONNECT_MAX_MS: int(100, 600_000).default(DEFAULT_CASSANDRA_RECONNECT_MAX_MS),
   METRICS_HOST: z.string().default("0.0.0.0"),
   METRICS_PORT: int(0, 65535).default(9464),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -105,6 +114,8 @@ export interface Config {
     maxReadsInFlight: number;
     /** The write batches run on a worker thread with a client of its own. */
     writeThread: boolean;
+    /** Longest wait between attempts to reconnect to a host that went down, ms. */
+    reconnectMaxMs: number;
   };
   metrics: { host: string; port: number };
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -201,6 +212,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxWritesInFlight: c.CASSANDRA_MAX_WRITES_IN_FLIGHT,
       maxReadsInFlight: c.CASSANDRA_MAX_READS_IN_FLIGHT,
       writeThread: c.CASSANDRA_WRITE_THREAD,
+      reconnectMaxMs: c.CASSANDRA_RECONNECT_MAX_MS,
     },
     metrics: { host: c.METRICS_HOST, port: c.METRICS_PORT },
     logLevel: c.LOG_LEVEL,

@@ -1,14 +1,41 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import cassandra from "cassandra-driver";
-import type { Config } from "../config/config.ts";
+import { DEFAULT_CASSANDRA_RECONNECT_MAX_MS, type Config } from "../config/config.ts";
 import type { Logger } from "../log/logger.ts";
 import { MIGRATIONS, keyspaceCql } from "./schema.ts";
 
 export type CassandraClient = cassandra.Client;
 
-/** What connecting needs of the Cassandra settings (the in-flight bounds belong to the stores). */
-export type CassandraConnection = Omit<Config["cassandra"], "maxWritesInFlight" | "maxReadsInFlight" | "writeThread">;
+/**
+ * What connecting needs of the Cassandra settings (the in-flight bounds belong to the stores);
+ * tools and benchmarks may leave the reconnection cap to its default.
+ */
+export type CassandraConnection = Omit<Config["cassandra"], "maxWritesInFlight" | "maxReadsInFlight" | "writeThread" | "reconnectMaxMs"> &
+  Partial<Pick<Config["cassandra"], "reconnectMaxMs">>;
+
+/**
+ * Waits between reconnection attempts to a host that went down: doubling from one second (or
+ * half the cap, if that is less) up to `maxMs`, never past it. The driver's default goes up to ten
+ * minutes; a host that comes back after a long outage would then stay unused for as long, with
+ * every write and query failing meanwhile. When other hosts are up they announce its return and
+ * the driver reconnects at once; the cap matters when the whole cluster, or the way to it, was down.
+ */
+export function reconnectionPolicy(maxMs: number): cassandra.policies.reconnection.ReconnectionPolicy {
+  return new CappedReconnection(maxMs);
+}
+
+/** The driver's exponential schedule, with its jitter (up to 15% either way) kept under the cap. */
+class CappedReconnection extends cassandra.policies.reconnection.ExponentialReconnectionPolicy {
+  constructor(private readonly maxMs: number) {
+    super(Math.min(1000, Math.floor(maxMs / 2)), maxMs, false);
+  }
+
+  override *newSchedule(): Generator<number, never> {
+    const inner = super.newSchedule();
+    for (;;) yield Math.min(this.maxMs, inner.next().value as number);
+  }
+}
 
 /** The driver's options for these settings (`keyspace` unset: the caller adds it where wanted). */
 export function baseOptions(cfg: CassandraConnection): cassandra.DseClientOptions {
@@ -18,6 +45,7 @@ export function baseOptions(cfg: CassandraConnection): cassandra.DseClientOption
     queryOptions: { prepare: true, consistency: cassandra.types.consistencies.localQuorum },
     socketOptions: { readTimeout: 20_000, connectTimeout: 5000 },
     pooling: { coreConnectionsPerHost: { [cassandra.types.distance.local]: 2 } },
+    policies: { reconnection: reconnectionPolicy(cfg.reconnectMaxMs ?? DEFAULT_CASSANDRA_RECONNECT_MAX_MS) },
   };
   if (cfg.username) {
     opts.authProvider = new cassandra.auth.PlainTextAuthProvider(cfg.username, cfg.password ?? "");

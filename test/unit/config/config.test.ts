@@ -30,6 +30,13 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ ...base, CASSANDRA_WRITE_THREAD: "maybe" })).toThrow(/CASSANDRA_WRITE_THREAD/);
   });
 
+  it("caps the wait between reconnections to Cassandra", () => {
+    expect(loadConfig(base).cassandra.reconnectMaxMs).toBe(5000);
+    expect(loadConfig({ ...base, CASSANDRA_RECONNECT_MAX_MS: "20000" }).cassandra.reconnectMaxMs).toBe(20_000);
+    expect(() => loadConfig({ ...base, CASSANDRA_RECONNECT_MAX_MS: "50" })).toThrow(/CASSANDRA_RECONNECT_MAX_MS/);
+    expect(() => loadConfig({ ...base, CASSANDRA_RECONNECT_MAX_MS: "3600000" })).toThrow(/CASSANDRA_RECONNECT_MAX_MS/);
+  });
+
   it("names every bad key without echoing secret values", () => {
     try {
       loadConfig({ ...base, REDIS_URL: "http://x", DEFAULT_MAX: "-1", COMPONENT_SECRET: "" });
