@@ -21,7 +21,7 @@ export type CassandraConnection = Omit<Config["cassandra"], "maxWritesInFlight" 
  * every write and query failing meanwhile. When other hosts are up they announce its return and
  * the driver reconnects at once; the cap matters when the whole cluster, or the way to it, was down.
  */
-export function reconnectionPolicy(maxMs: number): cassandra.policies.reconnection.ReconnectionPolicy {
+function reconnectionPolicy(maxMs: number): cassandra.policies.reconnection.ReconnectionPolicy {
   return new CappedReconnection(maxMs);
 }
 
