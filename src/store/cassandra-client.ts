@@ -15,17 +15,13 @@ export type CassandraConnection = Omit<Config["cassandra"], "maxWritesInFlight" 
   Partial<Pick<Config["cassandra"], "reconnectMaxMs">>;
 
 /**
- * Waits between reconnection attempts to a host that went down: doubling from one second (or
- * half the cap, if that is less) up to `maxMs`, never past it. The driver's default goes up to ten
- * minutes; a host that comes back after a long outage would then stay unused for as long, with
- * every write and query failing meanwhile. When other hosts are up they announce its return and
- * the driver reconnects at once; the cap matters when the whole cluster, or the way to it, was down.
+ * Waits between reconnection attempts to a host that went down: the driver's exponential schedule,
+ * doubling from one second (or half the cap, if that is less) up to `maxMs`, with its jitter (up
+ * to 15% either way) kept under the cap. The driver's default goes up to ten minutes; a host that
+ * comes back after a long outage would then stay unused for as long, with every write and query
+ * failing meanwhile. When other hosts are up they announce its return and the driver reconnects at
+ * once; the cap matters when the whole cluster, or the way to it, was down.
  */
-function reconnectionPolicy(maxMs: number): cassandra.policies.reconnection.ReconnectionPolicy {
-  return new CappedReconnection(maxMs);
-}
-
-/** The driver's exponential schedule, with its jitter (up to 15% either way) kept under the cap. */
 class CappedReconnection extends cassandra.policies.reconnection.ExponentialReconnectionPolicy {
   constructor(private readonly maxMs: number) {
     super(Math.min(1000, Math.floor(maxMs / 2)), maxMs, false);
@@ -45,7 +41,7 @@ export function baseOptions(cfg: CassandraConnection): cassandra.DseClientOption
     queryOptions: { prepare: true, consistency: cassandra.types.consistencies.localQuorum },
     socketOptions: { readTimeout: 20_000, connectTimeout: 5000 },
     pooling: { coreConnectionsPerHost: { [cassandra.types.distance.local]: 2 } },
-    policies: { reconnection: reconnectionPolicy(cfg.reconnectMaxMs ?? DEFAULT_CASSANDRA_RECONNECT_MAX_MS) },
+    policies: { reconnection: new CappedReconnection(cfg.reconnectMaxMs ?? DEFAULT_CASSANDRA_RECONNECT_MAX_MS) },
   };
   if (cfg.username) {
     opts.authProvider = new cassandra.auth.PlainTextAuthProvider(cfg.username, cfg.password ?? "");
