@@ -225,19 +225,23 @@ async function runBaseline(env: Record<string, string>, target = TARGET): Promis
       replication: { class: "SimpleStrategy", replication_factor: "1" },
     },
     log,
+    // Bound to no keyspace, with statements that name theirs, as the node's: the driver then finds
+    // each prepared statement by its text alone (src/store/statements.ts).
+    { bound: false },
   );
-  for (const t of ["items", "collections", "open_collections", "changes", "change_pos", "feed_seen", "list_versions"]) await client.execute(`TRUNCATE ${t}`);
+  const ks = BASELINE_KEYSPACE;
+  for (const t of ["items", "collections", "open_collections", "changes", "change_pos", "feed_seen", "list_versions"]) await client.execute(`TRUNCATE ${ks}.${t}`);
   const Q = {
-    item: "INSERT INTO items (owner, with_jid, start, pos, kind, at, payload, name, jid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?",
-    coll: "INSERT INTO collections (owner, start, with_jid, thread, subject, version, count, last_at, previous, next, form, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    open: "INSERT INTO open_collections (owner, peer, with_jid, start, thread, subject, version, count, last_at, previous, next, form, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    latest: "UPDATE open_collections SET latest_start = ? WHERE owner = ? AND peer = ?",
-    listVersion: "INSERT INTO list_versions (owner, version) VALUES (?, ?)",
-    listStamp: "UPDATE collections SET list_version = ? WHERE owner = ?",
-    change: "INSERT INTO changes (owner, changed_at, with_jid, start, version, removed) VALUES (?, ?, ?, ?, ?, ?)",
-    unchange: "DELETE FROM changes WHERE owner = ? AND changed_at = ? AND with_jid = ? AND start = ?",
-    changePos: "INSERT INTO change_pos (owner, with_jid, start, changed_at) VALUES (?, ?, ?, ?)",
-    seen: "INSERT INTO feed_seen (owner, copy_id) VALUES (?, ?)",
+    item: `INSERT INTO ${ks}.items (owner, with_jid, start, pos, kind, at, payload, name, jid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`,
+    coll: `INSERT INTO ${ks}.collections (owner, start, with_jid, thread, subject, version, count, last_at, previous, next, form, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    open: `INSERT INTO ${ks}.open_collections (owner, peer, with_jid, start, thread, subject, version, count, last_at, previous, next, form, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    latest: `UPDATE ${ks}.open_collections SET latest_start = ? WHERE owner = ? AND peer = ?`,
+    listVersion: `INSERT INTO ${ks}.list_versions (owner, version) VALUES (?, ?)`,
+    listStamp: `UPDATE ${ks}.collections SET list_version = ? WHERE owner = ?`,
+    change: `INSERT INTO ${ks}.changes (owner, changed_at, with_jid, start, version, removed) VALUES (?, ?, ?, ?, ?, ?)`,
+    unchange: `DELETE FROM ${ks}.changes WHERE owner = ? AND changed_at = ? AND with_jid = ? AND start = ?`,
+    changePos: `INSERT INTO ${ks}.change_pos (owner, with_jid, start, changed_at) VALUES (?, ?, ?, ?)`,
+    seen: `INSERT INTO ${ks}.feed_seen (owner, copy_id) VALUES (?, ?)`,
   };
   const uuidNode = randomBytes(6);
   const uuidClock = randomBytes(2);

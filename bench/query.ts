@@ -20,19 +20,20 @@ const PER_COLLECTION = Number(process.env.BENCH_PER_COLLECTION ?? 1000);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 1000);
 const PAGE = 100;
 const OWNER = "bench-owner@example.test";
+const KEYSPACE = "archive_bench";
 const BASE = Date.UTC(2024, 0, 1);
 
 const keyOf = (i: number) => ({ with: `peer${i % 50}@example.org`, start: BASE + i * 3_600_000 });
 
 async function fill(store: ArchiveStore, client: cassandra.Client): Promise<void> {
-  const have = Number((await client.execute("SELECT COUNT(*) FROM collections WHERE owner = ?", [OWNER], { prepare: true })).first()?.get(0) ?? 0);
+  const have = Number((await client.execute(`SELECT COUNT(*) FROM ${KEYSPACE}.collections WHERE owner = ?`, [OWNER], { prepare: true })).first()?.get(0) ?? 0);
   const last = keyOf(COLLECTIONS - 1);
   const lastMeta = await store.getCollection(OWNER, last);
   if (have === COLLECTIONS && lastMeta?.count === PER_COLLECTION) {
     process.stdout.write(`archive already filled: ${COLLECTIONS} collections x ${PER_COLLECTION} messages\n`);
     // Filled before the stamp was kept in the collections partition: the write that adds a
     // collection now puts it there.
-    if (!(await store.listStamp(OWNER))) await client.execute("UPDATE collections SET list_version = now() WHERE owner = ?", [OWNER], { prepare: true });
+    if (!(await store.listStamp(OWNER))) await client.execute(`UPDATE ${KEYSPACE}.collections SET list_version = now() WHERE owner = ?`, [OWNER], { prepare: true });
     return;
   }
   const clock = new FenceClock(1, Date.now());
@@ -66,13 +67,15 @@ async function main(): Promise<void> {
   const cfg = {
     contactPoints: env.CASSANDRA_CONTACT_POINTS!.split(","),
     localDataCenter: env.CASSANDRA_LOCAL_DC!,
-    keyspace: "archive_bench",
+    keyspace: KEYSPACE,
     tls: false,
     replication: { class: "SimpleStrategy", replication_factor: "1" },
   };
-  const client = await connectCassandra(cfg, log);
+  // Bound to no keyspace, as the node's client is; the raw reads name theirs too, each text built
+  // once (src/store/statements.ts).
+  const client = await connectCassandra(cfg, log, { bound: false });
   const metrics = new Metrics();
-  const store = new ArchiveStore(client, metrics);
+  const store = new ArchiveStore(client, metrics, 128, undefined, KEYSPACE);
   await fill(store, client);
   // Not during the compactions of the fill or of an earlier benchmark.
   process.stdout.write(`query: Cassandra quiet after ${(await untilQuiet(ROOT)).toFixed(0)} s\n`);
@@ -87,11 +90,13 @@ async function main(): Promise<void> {
   const cases: { what: string; pair: Pair }[] = [];
   const measure = (what: string, node: () => Promise<unknown>, raw: () => Promise<unknown>) => cases.push({ what, pair: [node, raw] });
 
+  const listCols = `SELECT with_jid, start, version, count, thread, subject FROM ${KEYSPACE}.collections WHERE owner = ?`;
+  const listAfter = `${listCols} AND (start, with_jid) > (?, ?) LIMIT 100`;
+  const listFirst = `${listCols} LIMIT 100`;
+  const listLast = `${listCols} ORDER BY start DESC, with_jid DESC LIMIT 100`;
   const listRaw = (after?: { with: string; start: number }, desc = false) => () =>
     client.execute(
-      after
-        ? "SELECT with_jid, start, version, count, thread, subject FROM collections WHERE owner = ? AND (start, with_jid) > (?, ?) LIMIT 100"
-        : `SELECT with_jid, start, version, count, thread, subject FROM collections WHERE owner = ?${desc ? " ORDER BY start DESC, with_jid DESC" : ""} LIMIT 100`,
+      after ? listAfter : desc ? listLast : listFirst,
       after ? [OWNER, new Date(after.start), after.with] : [OWNER],
       { prepare: true },
     );
@@ -103,15 +108,16 @@ async function main(): Promise<void> {
 
   // A retrieve page is the collection's row (its attributes and count) and its items: the raw
   // read takes both, side by side, as the node does.
+  const collectionRow = `SELECT with_jid, start, version, count, last_at, thread, subject FROM ${KEYSPACE}.collections WHERE owner = ? AND start = ? AND with_jid = ?`;
+  const itemsFrom = `SELECT pos, kind, at, payload, name, jid FROM ${KEYSPACE}.items WHERE owner = ? AND with_jid = ? AND start = ? AND pos >= ?`;
+  const itemsForward = `${itemsFrom} LIMIT 100`;
+  const itemsBackward = `${itemsFrom} ORDER BY pos DESC LIMIT 100`;
+  const countAll = `SELECT COUNT(*) FROM ${KEYSPACE}.collections WHERE owner = ?`;
   const itemsRaw = (from: number, desc = false) => () =>
     Promise.all([
+      client.execute(collectionRow, [OWNER, new Date(target.start), target.with], { prepare: true }),
       client.execute(
-        "SELECT with_jid, start, version, count, last_at, thread, subject FROM collections WHERE owner = ? AND start = ? AND with_jid = ?",
-        [OWNER, new Date(target.start), target.with],
-        { prepare: true },
-      ),
-      client.execute(
-        `SELECT pos, kind, at, payload, name, jid FROM items WHERE owner = ? AND with_jid = ? AND start = ? AND pos >= ?${desc ? " ORDER BY pos DESC" : ""} LIMIT 100`,
+        desc ? itemsBackward : itemsForward,
         [OWNER, target.with, new Date(target.start), desc ? 0 : from],
         { prepare: true },
       ),
@@ -123,7 +129,7 @@ async function main(): Promise<void> {
   measure("retrieve middle page (index)", retrieve({ index: midMsg }), itemsRaw(midMsg));
   measure("retrieve last page (empty before)", retrieve({ before: "" }), itemsRaw(0, true));
   measure("count only (max=0)", list({ max: 0 }), () =>
-    client.execute("SELECT COUNT(*) FROM collections WHERE owner = ?", [OWNER], { prepare: true }),
+    client.execute(countAll, [OWNER], { prepare: true }),
   );
 
   const timed = await timeRounds(SAMPLES, cases.map((c) => c.pair));

@@ -159,14 +159,15 @@ export class ArchiveNode {
     this.subscriber = connectRedis(c.redis, `archive-${c.nodeId}-replies`);
     // Membership and leases on a connection of their own: renewals never queue behind job traffic.
     this.clusterRedis = connectRedis(c.redis, `archive-${c.nodeId}-cluster`);
-    this.cassandra = await connectCassandra(c.cassandra, this.log);
+    // Bound to no keyspace: the stores name it in every statement (statements.ts).
+    this.cassandra = await connectCassandra(c.cassandra, this.log, { bound: false });
     this.cassandraUp = true;
     this.cassandra.on("hostDown", () => (this.cassandraUp = false));
     this.cassandra.on("hostUp", () => (this.cassandraUp = true));
     if (c.cassandra.writeThread) this.writeThread = new WriteThread(c.cassandra, this.log);
-    this.store = new ArchiveStore(this.cassandra, this.metrics, c.cassandra.maxWritesInFlight, this.writeThread);
+    this.store = new ArchiveStore(this.cassandra, this.metrics, c.cassandra.maxWritesInFlight, this.writeThread, c.cassandra.keyspace);
     this.queries = new QueryService(
-      new ArchiveStore(this.cassandra, this.metrics, c.cassandra.maxReadsInFlight),
+      new ArchiveStore(this.cassandra, this.metrics, c.cassandra.maxReadsInFlight, undefined, c.cassandra.keyspace),
       {
         defaultMax: c.archive.defaultMax,
         maxPageSize: c.archive.maxPageSize,

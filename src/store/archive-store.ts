@@ -13,6 +13,7 @@ import type { Metrics } from "../metrics/metrics.ts";
 import { bareJid } from "../protocol/jid.ts";
 import type { CassandraClient } from "./cassandra-client.ts";
 import { clientWriter, type BatchWriter } from "./write-thread.ts";
+import { META_COLS, statementsOf, type Statements } from "./statements.ts";
 import type { BatchOptions, BatchQuery } from "./write-wire.ts";
 
 type Row = cassandra.types.Row;
@@ -128,12 +129,12 @@ const UUID_CLOCK = randomBytes(2);
  * same value goes into the list_versions row (read by nodes of earlier versions) and into the
  * static column of the owner's collections partition, which a list page reads with its rows.
  */
-const listVersionQueries = (owner: string) => {
+const listVersionQueries = (q: Statements, owner: string) => {
   // As text, which the driver encodes for a timeuuid column and which crosses threads as it is.
   const stamp = cassandra.types.TimeUuid.now(UUID_NODE, UUID_CLOCK).toString();
   return [
-    { query: "INSERT INTO list_versions (owner, version) VALUES (?, ?)", params: [owner, stamp] },
-    { query: "UPDATE collections SET list_version = ? WHERE owner = ?", params: [stamp, owner] },
+    { query: q.listVersionPut, params: [owner, stamp] },
+    { query: q.listStampPut, params: [stamp, owner] },
   ];
 };
 
@@ -212,15 +213,6 @@ function rowToItem(r: Row): ArchivedItem {
 
 // The write path gives timestamp columns epoch milliseconds as numbers: the driver encodes them
 // as it does Dates, and a number costs no allocation and crosses to the write thread as it is.
-const META_COLS = "thread, subject, version, count, last_at, previous, next, form, changed_at";
-const PEER_COLS = `with_jid, start, ${META_COLS}, latest_start`;
-// Statements of the write path, built once: the driver finds a prepared statement by its text,
-// and a string built anew for every write would be hashed anew every time.
-const Q_ITEM = "INSERT INTO items (owner, with_jid, start, pos, kind, at, payload, name, jid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?";
-const Q_COLLECTION = `INSERT INTO collections (owner, start, with_jid, ${META_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`;
-const Q_LATEST = "UPDATE open_collections SET latest_start = ? WHERE owner = ? AND peer = ?";
-const Q_SEEN = "INSERT INTO feed_seen (owner, copy_id) VALUES (?, ?)";
-const Q_OPEN = `INSERT INTO open_collections (owner, peer, with_jid, start, ${META_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`;
 
 /**
  * Cassandra access for one keyspace. Reads serve queries on any node; writes are
@@ -229,6 +221,7 @@ const Q_OPEN = `INSERT INTO open_collections (owner, peer, with_jid, start, ${ME
 export class ArchiveStore {
   private readonly limit: LimitFunction;
   private readonly writer: BatchWriter;
+  private readonly q: Statements;
 
   /**
    * `maxInFlight` bounds the requests this store has at Cassandra at once; the rest wait here in
@@ -236,16 +229,20 @@ export class ArchiveStore {
    * driver refuses them once its connections are full, and the database spends itself on
    * contention. The node gives its writers and its queries a store each, so queries never
    * wait behind a write backlog. `writer` runs the batches (the write path's statements): the
-   * same client unless the node gives its writers' store a write thread.
+   * same client unless the node gives its writers' store a write thread. Every statement names
+   * `keyspace` (by default the client's), so the client need not be bound to one (statements.ts).
    */
   constructor(
     private readonly client: CassandraClient,
     private readonly metrics: Metrics,
     maxInFlight = 128,
     writer?: BatchWriter,
+    keyspace: string | undefined = client.keyspace,
   ) {
+    if (!keyspace) throw new Error("ArchiveStore needs a keyspace: the client is bound to none");
     this.limit = pLimit(maxInFlight);
     this.writer = writer ?? clientWriter(client);
+    this.q = statementsOf(keyspace);
   }
 
   private exec(name: string, cql: string, params: unknown[], opts: cassandra.QueryOptions = {}) {
@@ -271,13 +268,13 @@ export class ArchiveStore {
   // ---- preferences ----
 
   async loadPrefs(owner: string): Promise<Prefs | undefined> {
-    const rs = await this.exec("prefs_get", "SELECT doc FROM prefs WHERE owner = ?", [owner]);
+    const rs = await this.exec("prefs_get", this.q.prefsGet, [owner]);
     const doc = rs.first()?.get("doc") as string | undefined;
     return doc ? (JSON.parse(doc) as Prefs) : undefined;
   }
 
   async savePrefs(owner: string, prefs: Prefs, w: WriteStamp): Promise<void> {
-    await this.exec("prefs_put", "INSERT INTO prefs (owner, doc) VALUES (?, ?)", [owner, JSON.stringify(prefs)], {
+    await this.exec("prefs_put", this.q.prefsPut, [owner, JSON.stringify(prefs)], {
       timestamp: w.timestamp,
     });
   }
@@ -287,7 +284,7 @@ export class ArchiveStore {
   async getCollection(owner: string, key: CollectionKey): Promise<CollectionMeta | undefined> {
     const rs = await this.exec(
       "collection_get",
-      `SELECT with_jid, start, ${META_COLS} FROM collections WHERE owner = ? AND start = ? AND with_jid = ?`,
+      this.q.collectionGet,
       [owner, new Date(key.start), key.with],
     );
     const r = rs.first();
@@ -296,14 +293,14 @@ export class ArchiveStore {
 
   /** What the owner's partition records about a bare peer (undefined: no collection with it yet). */
   async peerState(owner: string, peerBare: string): Promise<PeerState | undefined> {
-    const rs = await this.exec("peer_state_get", `SELECT ${PEER_COLS} FROM open_collections WHERE owner = ? AND peer = ?`, [owner, peerBare]);
+    const rs = await this.exec("peer_state_get", this.q.peerStateGet, [owner, peerBare]);
     const r = rs.first();
     return r ? rowToPeerState(r) : undefined;
   }
 
   /** Every peer's record, by bare JID. */
   async peerStates(owner: string): Promise<Map<string, PeerState>> {
-    const rows = await this.all("peer_states_scan", `SELECT peer, ${PEER_COLS} FROM open_collections WHERE owner = ?`, [owner]);
+    const rows = await this.all("peer_states_scan", this.q.peerStatesScan, [owner]);
     return new Map(rows.map((r) => [r.get("peer") as string, rowToPeerState(r)]));
   }
 
@@ -312,7 +309,7 @@ export class ArchiveStore {
    * all of them, so a peer not among them has no record.
    */
   async somePeerStates(owner: string, limit: number): Promise<{ states: Map<string, PeerState>; complete: boolean }> {
-    const rs = await this.exec("peer_states_get", `SELECT peer, ${PEER_COLS} FROM open_collections WHERE owner = ? LIMIT ?`, [owner, limit + 1]);
+    const rs = await this.exec("peer_states_get", this.q.peerStatesSome, [owner, limit + 1]);
     const rows = rs.rows.slice(0, limit);
     return { states: new Map(rows.map((r) => [r.get("peer") as string, rowToPeerState(r)])), complete: rs.rows.length <= limit };
   }
@@ -320,7 +317,7 @@ export class ArchiveStore {
   /** Collections in [start, end), ordered by (start, with). */
   async scanCollections(owner: string, scan: CollectionScan): Promise<CollectionMeta[]> {
     const { where, params } = scanWhere(owner, scan);
-    const rows = await this.all("collections_scan", `SELECT with_jid, start, ${META_COLS} FROM collections WHERE ${where}`, params);
+    const rows = await this.all("collections_scan", `SELECT with_jid, start, ${META_COLS} FROM ${this.q.tables.collections} WHERE ${where}`, params);
     return rows.map(rowToMeta);
   }
 
@@ -330,7 +327,7 @@ export class ArchiveStore {
    */
   async scanCollectionKeys(owner: string, scan: CollectionScan): Promise<CollectionKey[]> {
     const { where, params } = scanWhere(owner, scan);
-    const rows = await this.all("collection_keys", `SELECT start, with_jid FROM collections WHERE ${where}`, params, 5000);
+    const rows = await this.all("collection_keys", `SELECT start, with_jid FROM ${this.q.tables.collections} WHERE ${where}`, params, 5000);
     return rows.map((r) => ({ with: r.get("with_jid") as string, start: (r.get("start") as Date).getTime() }));
   }
 
@@ -341,8 +338,7 @@ export class ArchiveStore {
   async readCollectionRange(owner: string, first: CollectionKey, last: CollectionKey): Promise<CollectionRows> {
     const rows = await this.all(
       "collection_range",
-      `SELECT with_jid, start, ${META_COLS}, list_version FROM collections
-       WHERE owner = ? AND (start, with_jid) >= (?, ?) AND (start, with_jid) <= (?, ?)`,
+      this.q.collectionRange,
       [owner, new Date(first.start), first.with, new Date(last.start), last.with],
     );
     return withStamp(rows);
@@ -356,7 +352,7 @@ export class ArchiveStore {
     if (keys.length === 0) return { metas: [], stamp: undefined };
     const rows = await this.all(
       "collection_keys_get",
-      `SELECT with_jid, start, ${META_COLS}, list_version FROM collections WHERE owner = ? AND (start, with_jid) IN ?`,
+      this.q.collectionsIn,
       [owner, keys.map((k) => new cassandra.types.Tuple(new Date(k.start), k.with))],
     );
     return withStamp(rows);
@@ -382,15 +378,13 @@ export class ArchiveStore {
     const rs = tail
       ? await this.exec(
           "items_page",
-          `SELECT pos, kind, at, payload, name, jid FROM items
-           WHERE owner = ? AND with_jid = ? AND start = ? ORDER BY pos DESC LIMIT ?`,
+          this.q.itemsLast,
           [owner, key.with, new Date(key.start), limit],
           { fetchSize: limit },
         )
       : await this.exec(
           "items_page",
-          `SELECT pos, kind, at, payload, name, jid FROM items
-           WHERE owner = ? AND with_jid = ? AND start = ? AND pos >= ? AND pos < ?`,
+          this.q.itemsRange,
           [owner, key.with, new Date(key.start), at.from, at.to],
           { fetchSize: limit },
         );
@@ -434,11 +428,11 @@ export class ArchiveStore {
     const first: Query[] = [];
     for (const [peer, latest] of latestOfPeer) {
       // No TTL: the mark must outlive expired collections, or a new one could take an old key.
-      first.push({ query: Q_LATEST, params: [latest, owner, peer] });
+      first.push({ query: this.q.latest, params: [latest, owner, peer] });
     }
     // A collection written for the first time (or again after a removal) changes the user's
     // set of collections: query nodes must reload their copy of its keys, once all are there.
-    const last = writes.some((write) => write.meta.changedAt === undefined) ? listVersionQueries(owner) : [];
+    const last = writes.some((write) => write.meta.changedAt === undefined) ? listVersionQueries(this.q, owner) : [];
     // Each collection's statements stay in one batch, so each is applied whole or not at all.
     for (const chunk of packed(perWrite, first, last, OWNER_BATCH_STATEMENTS)) {
       await this.batch("collection_write", chunk, { logged: false, timestamp: w.timestamp });
@@ -457,7 +451,7 @@ export class ArchiveStore {
     // Undefined leaves a column as it is (the driver's reading of it in a prepared statement).
     const none = write.sparse ? undefined : null;
     const queries = items.map((it, i) => ({
-      query: Q_ITEM,
+      query: this.q.item,
       params: [owner, meta.with, start, firstPos + i, it.kind, it.at, it.payload, it.name ?? none, it.jid ?? none, ttl],
     }));
     // Same-partition unlogged batches: one round trip, applied atomically by the replica.
@@ -486,15 +480,15 @@ export class ArchiveStore {
       changedAt,
     ];
     const queries: Query[] = [
-      { query: Q_COLLECTION, params: [owner, start, meta.with, ...metaParams(none), ttl] },
+      { query: this.q.collection, params: [owner, start, meta.with, ...metaParams(none), ttl] },
       ...(await this.changeQueries(owner, meta, false, changedAt, write.fresh === true)),
     ];
     if (withOpen) {
       // The peer's record held another collection before this one's first write: clear its fields.
       const openNone = meta.changedAt === undefined ? null : none;
-      queries.push({ query: Q_OPEN, params: [owner, bareJid(meta.with), meta.with, start, ...metaParams(openNone), ttl] });
+      queries.push({ query: this.q.open, params: [owner, bareJid(meta.with), meta.with, start, ...metaParams(openNone), ttl] });
     }
-    for (const id of write.copyIds ?? []) queries.push({ query: Q_SEEN, params: [owner, id] });
+    for (const id of write.copyIds ?? []) queries.push({ query: this.q.seen, params: [owner, id] });
     return queries;
   }
 
@@ -507,17 +501,17 @@ export class ArchiveStore {
     for (const meta of metas) {
       const start = new Date(meta.start);
       // Items first: if the rest fails, the command runs again and finds the collection still there.
-      await this.exec("items_delete", "DELETE FROM items WHERE owner = ? AND with_jid = ? AND start = ?", [owner, meta.with, start], {
+      await this.exec("items_delete", this.q.itemsDelete, [owner, meta.with, start], {
         timestamp: w.timestamp,
       });
       const queries = [
-        { query: "DELETE FROM collections WHERE owner = ? AND start = ? AND with_jid = ?", params: [owner, start, meta.with] },
+        { query: this.q.collectionDelete, params: [owner, start, meta.with] },
         ...(await this.changeQueries(owner, { ...meta, version: meta.version + 1 }, true, changedAt, false)),
-        ...listVersionQueries(owner),
+        ...listVersionQueries(this.q, owner),
       ];
       if (isOpen(meta)) {
         queries.push({
-          query: `DELETE with_jid, start, ${META_COLS} FROM open_collections WHERE owner = ? AND peer = ?`,
+          query: this.q.openDelete,
           params: [owner, bareJid(meta.with)],
         });
       }
@@ -534,7 +528,7 @@ export class ArchiveStore {
     const start = meta.start;
     let prev = meta.changedAt;
     if (prev === undefined && !fresh) {
-      const rs = await this.exec("change_pos_get", "SELECT changed_at FROM change_pos WHERE owner = ? AND with_jid = ? AND start = ?", [
+      const rs = await this.exec("change_pos_get", this.q.changePosGet, [
         owner,
         meta.with,
         start,
@@ -544,17 +538,17 @@ export class ArchiveStore {
     const out: { query: string; params: unknown[] }[] = [];
     if (prev !== undefined && prev !== changedAt) {
       out.push({
-        query: "DELETE FROM changes WHERE owner = ? AND changed_at = ? AND with_jid = ? AND start = ?",
+        query: this.q.changeDelete,
         params: [owner, prev, meta.with, start],
       });
     }
     out.push(
       {
-        query: "INSERT INTO changes (owner, changed_at, with_jid, start, version, removed) VALUES (?, ?, ?, ?, ?, ?)",
+        query: this.q.changePut,
         params: [owner, changedAt, meta.with, start, meta.version, removed],
       },
       {
-        query: "INSERT INTO change_pos (owner, with_jid, start, changed_at) VALUES (?, ?, ?, ?)",
+        query: this.q.changePosPut,
         params: [owner, meta.with, start, changedAt],
       },
     );
@@ -563,7 +557,7 @@ export class ArchiveStore {
 
   /** The stamp of the user's current set of collections ("" if none was ever written). */
   async listVersion(owner: string): Promise<string> {
-    const rs = await this.exec("list_version_get", "SELECT version FROM list_versions WHERE owner = ?", [owner]);
+    const rs = await this.exec("list_version_get", this.q.listVersionGet, [owner]);
     const v = rs.first()?.get("version") as cassandra.types.Uuid | undefined;
     return v ? v.toString() : "";
   }
@@ -573,7 +567,7 @@ export class ArchiveStore {
    * since this column exists, or only by nodes of earlier versions).
    */
   async listStamp(owner: string): Promise<string> {
-    const rs = await this.exec("list_stamp_get", "SELECT list_version FROM collections WHERE owner = ? LIMIT 1", [owner]);
+    const rs = await this.exec("list_stamp_get", this.q.listStampGet, [owner]);
     const v = rs.first()?.get("list_version") as cassandra.types.Uuid | null | undefined;
     return v ? v.toString() : "";
   }
@@ -582,7 +576,7 @@ export class ArchiveStore {
   async scanChanges(owner: string, since: number): Promise<Change[]> {
     const rows = await this.all(
       "changes_scan",
-      "SELECT changed_at, with_jid, start, version, removed FROM changes WHERE owner = ? AND changed_at > ?",
+      this.q.changesScan,
       [owner, new Date(since)],
     );
     return rows.map((r) => ({
@@ -597,7 +591,7 @@ export class ArchiveStore {
   /** Which of these feed copy ids were already applied for this owner. */
   async seenCopies(owner: string, ids: string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
-    const rs = await this.exec("feed_seen_get", "SELECT copy_id FROM feed_seen WHERE owner = ? AND copy_id IN ?", [owner, ids]);
+    const rs = await this.exec("feed_seen_get", this.q.seenGet, [owner, ids]);
     return new Set(rs.rows.map((r) => r.get("copy_id") as string));
   }
 }

@@ -53,21 +53,31 @@ export function baseOptions(cfg: CassandraConnection): cassandra.DseClientOption
 }
 
 /**
- * Connects, creates the keyspace if missing and applies pending migrations.
- * Returns a client bound to the keyspace.
+ * Connects, creates the keyspace if missing and applies pending migrations. Returns a client
+ * bound to the keyspace, or with `bound: false` one bound to none, for statements that name their
+ * keyspace (the archive store's, statements.ts).
  */
-export async function connectCassandra(cfg: CassandraConnection, log: Logger): Promise<CassandraClient> {
+export async function connectCassandra(cfg: CassandraConnection, log: Logger, { bound = true } = {}): Promise<CassandraClient> {
   const admin = new cassandra.Client(baseOptions(cfg));
+  let keepAdmin = false;
   try {
     await admin.connect();
     await admin.execute(keyspaceCql(cfg.keyspace, cfg.replication));
+    const client = new cassandra.Client({ ...baseOptions(cfg), keyspace: cfg.keyspace });
+    try {
+      await client.connect();
+      await migrate(client, log);
+    } catch (err) {
+      await client.shutdown().catch(() => undefined);
+      throw err;
+    }
+    if (bound) return client;
+    await client.shutdown();
+    keepAdmin = true;
+    return admin;
   } finally {
-    await admin.shutdown();
+    if (!keepAdmin) await admin.shutdown();
   }
-  const client = new cassandra.Client({ ...baseOptions(cfg), keyspace: cfg.keyspace });
-  await client.connect();
-  await migrate(client, log);
-  return client;
 }
 
 /** How long a migration lock outlives a node that died holding it. */

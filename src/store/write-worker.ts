@@ -14,7 +14,8 @@ export type FromWriteThread = { outcomes: WireOutcome[] } | { stopped: true };
 const port = parentPort;
 if (!port) throw new Error("write-worker runs as a worker thread");
 const conn = workerData as CassandraConnection;
-const client = new cassandra.Client({ ...baseOptions(conn), keyspace: conn.keyspace });
+// Bound to no keyspace: the statements name theirs (statements.ts).
+const client = new cassandra.Client(baseOptions(conn));
 
 const texts: string[] = [];
 

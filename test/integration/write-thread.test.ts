@@ -13,7 +13,8 @@ let client: CassandraClient;
 let thread: WriteThread;
 const clock = new FenceClock(3, Date.now());
 
-const INSERT = "INSERT INTO items (owner, with_jid, start, pos, kind, at, payload, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+// The write thread's client is bound to no keyspace: the statements it runs name theirs, as the store's do.
+const INSERT = `INSERT INTO ${testKeyspace().keyspace}.items (owner, with_jid, start, pos, kind, at, payload, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
 
 beforeAll(async () => {
   client = await connectTestKeyspace();
@@ -75,7 +76,7 @@ describe("the write thread", () => {
   });
 
   it("rejects a batch Cassandra refuses with a driver error", async () => {
-    const err = await thread.batch([{ query: "INSERT INTO no_such_table (a) VALUES (?)", params: [1] }], { logged: false, timestamp: clock.next() }).then(
+    const err = await thread.batch([{ query: `INSERT INTO ${testKeyspace().keyspace}.no_such_table (a) VALUES (?)`, params: [1] }], { logged: false, timestamp: clock.next() }).then(
       () => undefined,
       (e: unknown) => e,
     );
