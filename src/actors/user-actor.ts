@@ -171,9 +171,7 @@ export class UserActor {
   private admit(copy: FeedCopy): Admitted | undefined {
     // The edge sends what the owner needs already read; only jobs queued by nodes of earlier
     // versions carry the stanza instead, parsed here for what they lack.
-    let parsed: Element | null | undefined;
-    const msg = (): Element | null => (parsed === undefined ? (parsed = copy.stanza === undefined ? null : parseElement(copy.stanza)) : parsed);
-    const m = copy.from === undefined ? msg() : undefined;
+    const m = copy.from === undefined ? legacyStanza(copy) : undefined;
     if (m === null) return this.dropped("malformed");
     const from = m ? prepJid(String(m.attrs.from ?? "")) : copy.from;
     const to = m ? prepJid(String(m.attrs.to ?? "")) : copy.to;
@@ -189,7 +187,7 @@ export class UserActor {
     this.prefs = pruneSessions(this.prefs, copy.at);
     const save = resolveSave(this.prefs, { peer, thread, now: copy.at }, policy);
     if (save === "false") return this.dropped("preference");
-    const payload = payloadFor(copy, save === "message", msg);
+    const payload = payloadFor(copy, save === "message", m);
     if (payload === null) return this.dropped("malformed");
     if (payload === "") return this.dropped("empty");
     if (thread !== undefined) this.prefs = touchSession(this.prefs, thread, copy.at, policy);
@@ -471,12 +469,18 @@ const sameKey = (a: CollectionKey, b: CollectionKey): boolean => a.with === b.wi
  * The payload to store: from what the edge read, or for jobs of earlier versions (which carry
  * the stanza, and no `whole` even when it would differ) from the parsed stanza. Null: unreadable.
  */
-function payloadFor(copy: FeedCopy, whole: boolean, msg: () => Element | null): string | null {
+/** `parsed`: the copy's stanza if the caller parsed it already (a closure per copy would cost more). */
+function payloadFor(copy: FeedCopy, whole: boolean, parsed: Element | null | undefined): string | null {
   if (copy.body !== undefined && (!whole || copy.whole !== undefined || copy.stanza === undefined)) {
     return whole ? (copy.whole ?? copy.body) : copy.body;
   }
-  const full = msg();
+  const full = parsed !== undefined ? parsed : legacyStanza(copy);
   return full ? payloadOf(full, whole) : null;
+}
+
+/** The stanza a job queued by a node of an earlier version carries (null: none, or malformed). */
+function legacyStanza(copy: FeedCopy): Element | null {
+  return copy.stanza === undefined ? null : parseElement(copy.stanza);
 }
 
 /** The actor's entry for a peer from its stored record (none: no collection with the peer yet). */

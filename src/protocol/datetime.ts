@@ -53,13 +53,20 @@ export function parseDateTime(s: string): number | null {
   }
   const frac = m[7] ?? "";
   const ms = frac === "" ? 0 : Number(frac.slice(0, 3).padEnd(3, "0"));
-  // Date.UTC maps years 0..99 to 1900..1999; setUTCFullYear does not.
+  const t = utcMs(year, month, day, hour, minute, second, ms) - offsetMinutes * 60_000;
+  if (t < MIN_TIME || t > MAX_TIME) return null;
+  return t;
+}
+
+/** Epoch ms of a UTC date and time whose fields are in range (month 1-12). */
+function utcMs(year: number, month: number, day: number, hour: number, minute: number, second: number, ms: number): number {
+  // Date.UTC maps years 0..99 to 1900..1999, so those years go through setUTCFullYear; every other
+  // year takes the direct path, which allocates nothing (this runs for every archived copy).
+  if (year >= 100) return Date.UTC(year, month - 1, day, hour, minute, second, ms);
   const d = new Date(0);
   d.setUTCFullYear(year, month - 1, day);
   d.setUTCHours(hour, minute, second, ms);
-  const t = d.getTime() - offsetMinutes * 60_000;
-  if (t < MIN_TIME || t > MAX_TIME) return null;
-  return t;
+  return d.getTime();
 }
 
 /** Whole-second UTC form `YYYY-MM-DDThh:mm:ssZ` (D2); fractions are dropped (floor). */

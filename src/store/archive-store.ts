@@ -164,6 +164,21 @@ function scanWhere(owner: string, scan: CollectionScan): { where: string; params
   return { where, params };
 }
 
+/** A collection's state in META_COLS order; `absent` for a field it lacks (null clears, undefined leaves as stored). */
+function metaParams(meta: CollectionMeta, changedAt: number, absent: null | undefined): unknown[] {
+  return [
+    meta.thread ?? absent,
+    meta.subject ?? absent,
+    meta.version,
+    meta.count,
+    meta.lastAt ?? absent,
+    keyText(meta.previous) ?? absent,
+    keyText(meta.next) ?? absent,
+    meta.form ?? absent,
+    changedAt,
+  ];
+}
+
 const ms = (d: unknown): number | undefined => (d instanceof Date ? d.getTime() : undefined);
 
 function rowToMeta(r: Row): CollectionMeta {
@@ -468,25 +483,14 @@ export class ArchiveStore {
     const ttl = write.ttlSeconds && write.ttlSeconds > 0 ? write.ttlSeconds : 0;
     const start = meta.start;
     const none = write.sparse ? undefined : null;
-    const metaParams = (absent: unknown) => [
-      meta.thread ?? absent,
-      meta.subject ?? absent,
-      meta.version,
-      meta.count,
-      meta.lastAt ?? absent,
-      keyText(meta.previous) ?? absent,
-      keyText(meta.next) ?? absent,
-      meta.form ?? absent,
-      changedAt,
-    ];
     const queries: Query[] = [
-      { query: this.q.collection, params: [owner, start, meta.with, ...metaParams(none), ttl] },
+      { query: this.q.collection, params: [owner, start, meta.with, ...metaParams(meta, changedAt, none), ttl] },
       ...(await this.changeQueries(owner, meta, false, changedAt, write.fresh === true)),
     ];
     if (withOpen) {
       // The peer's record held another collection before this one's first write: clear its fields.
       const openNone = meta.changedAt === undefined ? null : none;
-      queries.push({ query: this.q.open, params: [owner, bareJid(meta.with), meta.with, start, ...metaParams(openNone), ttl] });
+      queries.push({ query: this.q.open, params: [owner, bareJid(meta.with), meta.with, start, ...metaParams(meta, changedAt, openNone), ttl] });
     }
     for (const id of write.copyIds ?? []) queries.push({ query: this.q.seen, params: [owner, id] });
     return queries;
