@@ -468,8 +468,8 @@ const sameKey = (a: CollectionKey, b: CollectionKey): boolean => a.with === b.wi
 /**
  * The payload to store: from what the edge read, or for jobs of earlier versions (which carry
  * the stanza, and no `whole` even when it would differ) from the parsed stanza. Null: unreadable.
+ * `parsed`: that stanza, if the caller parsed it already (passed, not a closure made per copy).
  */
-/** `parsed`: the copy's stanza if the caller parsed it already (a closure per copy would cost more). */
 function payloadFor(copy: FeedCopy, whole: boolean, parsed: Element | null | undefined): string | null {
   if (copy.body !== undefined && (!whole || copy.whole !== undefined || copy.stanza === undefined)) {
     return whole ? (copy.whole ?? copy.body) : copy.body;

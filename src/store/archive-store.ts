@@ -164,6 +164,9 @@ function scanWhere(owner: string, scan: CollectionScan): { where: string; params
   return { where, params };
 }
 
+// The write path gives timestamp columns epoch milliseconds as numbers: the driver encodes them
+// as it does Dates, and a number costs no allocation and crosses to the write thread as it is.
+
 /** A collection's state in META_COLS order; `absent` for a field it lacks (null clears, undefined leaves as stored). */
 function metaParams(meta: CollectionMeta, changedAt: number, absent: null | undefined): unknown[] {
   return [
@@ -225,9 +228,6 @@ function rowToItem(r: Row): ArchivedItem {
   if (jid !== null) item.jid = jid;
   return item;
 }
-
-// The write path gives timestamp columns epoch milliseconds as numbers: the driver encodes them
-// as it does Dates, and a number costs no allocation and crosses to the write thread as it is.
 
 /**
  * Cassandra access for one keyspace. Reads serve queries on any node; writes are
