@@ -24,6 +24,8 @@ const replication = z
 
 /** The cap on the wait between attempts to reconnect to a Cassandra host (ms). */
 export const DEFAULT_CASSANDRA_RECONNECT_MAX_MS = 5000;
+/** A keyspace name the project accepts: a lower-case CQL identifier, which statements use unquoted. */
+export const KEYSPACE_NAME = /^[a-z][a-z0-9_]{0,47}$/;
 
 const schema = z.object({
   NODE_ID: z.string().min(1).default(`${hostname()}-${process.pid}`),
@@ -38,7 +40,7 @@ const schema = z.object({
   REDIS_TLS_CA_FILE: z.string().optional(),
   CASSANDRA_CONTACT_POINTS: list,
   CASSANDRA_LOCAL_DC: z.string().min(1),
-  CASSANDRA_KEYSPACE: z.string().regex(/^[a-z][a-z0-9_]{0,47}$/, "a lower-case CQL identifier"),
+  CASSANDRA_KEYSPACE: z.string().regex(KEYSPACE_NAME, "a lower-case CQL identifier"),
   CASSANDRA_USERNAME: z.string().optional(),
   CASSANDRA_PASSWORD: z.string().optional(),
   CASSANDRA_TLS: bool.default(false),

@@ -1,3 +1,5 @@
+import { KEYSPACE_NAME } from "../config/config.ts";
+
 // The store's CQL, each statement naming its keyspace. The driver finds a prepared statement by
 // the client's keyspace joined to the statement's text: with a client bound to a keyspace that
 // join makes a new string, flattened and hashed again for every statement of every batch (about
@@ -23,7 +25,7 @@ export interface Tables {
 
 /** `keyspace` as the config admits it: a lower-case CQL identifier, which needs no quoting. */
 export function tablesOf(keyspace: string): Tables {
-  if (!/^[a-z][a-z0-9_]{0,47}$/.test(keyspace)) throw new Error(`not a lower-case CQL identifier: ${keyspace}`);
+  if (!KEYSPACE_NAME.test(keyspace)) throw new Error(`not a lower-case CQL identifier: ${keyspace}`);
   const t = (name: string) => `${keyspace}.${name}`;
   return {
     items: t("items"),
