@@ -35,6 +35,11 @@ const WARMUP_MAX = Number(process.env.BENCH_INGEST_WARMUP_MAX ?? 1_500_000);
  * up for a while does; the baseline's code is compiled by the Cassandra warm-up above.
  */
 const NODE_WARMUP = Number(process.env.BENCH_INGEST_NODE_WARMUP ?? 100_000);
+/**
+ * Measured runs of the node, each of TARGET copies, with a baseline run before, between and after
+ * them (1 when profiling the node alone).
+ */
+const NODE_RUNS = Math.max(1, Number(process.env.BENCH_INGEST_NODE_RUNS ?? (process.env.BENCH_INGEST_NODE_ONLY === "1" ? 1 : 2)));
 /** Copies handed to the node but not yet durable, at most (the server module buffers the same way). */
 const WINDOW = Number(process.env.BENCH_INGEST_WINDOW ?? 20_000);
 const BASELINE_CONCURRENCY = Number(process.env.BENCH_BASELINE_CONCURRENCY ?? 64);
@@ -368,10 +373,11 @@ async function main(): Promise<void> {
     const w = await runNode(env, NODE_WARMUP, "node warm-up");
     process.stdout.write(`ingest: node code warmed up with ${NODE_WARMUP} copies (${w.rate.toFixed(0)} copies/s), not counted\n`);
   }
-  // The baseline runs on both sides of the node's run and the node is measured against the mean
-  // of the two: on a shared machine the speed drifts within a run (the baseline's own client
-  // spent 0.37 to 0.56 s of CPU per 10,000 copies from one run to the next), and a drift falls
-  // on both sides of the ratio this way rather than on whichever run it met.
+  // The baseline runs before, between and after the node's runs, and the node's mean is measured
+  // against theirs: on a shared machine the speed drifts within a run (the baseline's own client
+  // spent 0.37 to 0.56 s of CPU per 10,000 copies from one run to the next, Cassandra on a stack
+  // just started got cheaper per write for minutes), and a drift falls on both sides of the ratio
+  // this way rather than on whichever run it met.
   const none: Figures = { rate: NaN, seconds: 0, cpuSeconds: 0, peakRss: 0, cassandraCpu: NaN, redisCpu: NaN, steal: NaN, delays: [] };
   // BENCH_INGEST_NODE_ONLY=1 skips the baseline (for profiling the node); the ratio is then void.
   const baselineRun = async (when: string): Promise<Figures> => {
@@ -382,12 +388,30 @@ async function main(): Promise<void> {
     process.stdout.write(`  baseline ${when}: ${b.rate.toFixed(0)} copies/s; Cassandra requests per 1000 copies: items ${r?.items.toFixed(0)}, owner rows ${r?.owner.toFixed(0)}\n`);
     return b;
   };
-  const before = await baselineRun("before the node");
-  process.stdout.write(`ingest: node, after Cassandra was quiet for ${(await untilQuiet(ROOT)).toFixed(0)} s...\n`);
-  // BENCH_INGEST_BASELINE_ONLY=1 skips the node (for measuring the database's side alone).
-  const node = process.env.BENCH_INGEST_BASELINE_ONLY === "1" ? none : await runNode(env);
-  const after = await baselineRun("after the node");
-  const baseRate = (before.rate + after.rate) / 2;
+  const baselines: { when: string; f: Figures }[] = [{ when: "before the node", f: await baselineRun("before the node") }];
+  const nodes: Figures[] = [];
+  for (let i = 1; i <= NODE_RUNS; i++) {
+    const label = NODE_RUNS === 1 ? "node" : `node run ${i}`;
+    process.stdout.write(`ingest: ${label}, after Cassandra was quiet for ${(await untilQuiet(ROOT)).toFixed(0)} s...\n`);
+    // BENCH_INGEST_BASELINE_ONLY=1 skips the node (for measuring the database's side alone).
+    nodes.push(process.env.BENCH_INGEST_BASELINE_ONLY === "1" ? none : await runNode(env, TARGET, label));
+    const when = i === NODE_RUNS ? "after the node" : `after node run ${i}`;
+    baselines.push({ when, f: await baselineRun(when) });
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const baseRate = mean(baselines.map((b) => b.f.rate));
+  // The node's figures over its runs: rates and costs averaged, delays pooled, the highest RSS.
+  const node: Figures = {
+    rate: mean(nodes.map((n) => n.rate)),
+    loadBytes: nodes[0]!.loadBytes,
+    seconds: mean(nodes.map((n) => n.seconds)),
+    cpuSeconds: mean(nodes.map((n) => n.cpuSeconds)),
+    peakRss: Math.max(...nodes.map((n) => n.peakRss)),
+    cassandraCpu: mean(nodes.map((n) => n.cassandraCpu)),
+    redisCpu: mean(nodes.map((n) => n.redisCpu)),
+    steal: mean(nodes.map((n) => n.steal)),
+    delays: nodes.flatMap((n) => n.delays ?? []),
+  };
   const d = node.delays ?? [];
   const mib = (b: number) => b / 1048576;
   const per10k = (cpu: number) => (cpu / TARGET) * 10_000;
@@ -405,27 +429,28 @@ async function main(): Promise<void> {
     "steal % of a core": steal(f),
     "vs baseline": f.rate / baseRate,
   });
+  const nodeRow = (run: string, f: Figures, delays: number[]): Row => ({
+    run,
+    "copies/s": f.rate,
+    seconds: f.seconds,
+    "delay p50 ms": pct(delays, 50),
+    "delay p99 ms": pct(delays, 99),
+    "peak RSS MiB": mib(f.peakRss),
+    "CPU s / 10k": per10k(f.cpuSeconds),
+    "Cassandra CPU s / 10k": per10k(f.cassandraCpu),
+    "Redis CPU s / 10k": per10k(f.redisCpu),
+    "steal % of a core": steal(f),
+    "vs baseline": f.rate / baseRate,
+  });
   const rows: Row[] = [
-    {
-      run: "node (receive → durable in Cassandra)",
-      "copies/s": node.rate,
-      seconds: node.seconds,
-      "delay p50 ms": pct(d, 50),
-      "delay p99 ms": pct(d, 99),
-      "peak RSS MiB": mib(node.peakRss),
-      "CPU s / 10k": per10k(node.cpuSeconds),
-      "Cassandra CPU s / 10k": per10k(node.cassandraCpu),
-      "Redis CPU s / 10k": per10k(node.redisCpu),
-      "steal % of a core": steal(node),
-      "vs baseline": node.rate / baseRate,
-    },
-    baselineRow("baseline before the node (plain cassandra-driver, same rows)", before),
-    baselineRow("baseline after the node", after),
+    nodeRow(NODE_RUNS === 1 ? "node (receive → durable in Cassandra)" : `node (receive → durable in Cassandra), mean of ${NODE_RUNS} runs`, node, d),
+    ...(NODE_RUNS === 1 ? [] : nodes.map((n, i) => nodeRow(`node run ${i + 1}`, n, n.delays ?? []))),
+    ...baselines.map(({ when, f }, i) => baselineRow(i === 0 ? `baseline ${when} (plain cassandra-driver, same rows)` : `baseline ${when}`, f)),
   ];
   report(ROOT, "ingest", `Ingest, node only: ${TARGET} copies durable, ${DEFAULT_SHAPE.users} users`, rows, [
     `Load: ${TARGET / 2} chat messages between ${DEFAULT_SHAPE.users} local users (Zipf activity, exponent ${DEFAULT_SHAPE.skew}; ${DEFAULT_SHAPE.contacts} contacts each), so ${TARGET} archive copies, each an archived message in its owner's archive.`,
-    `node: copies in the server module's wire form, made on a thread of their own (as a server would send them) before the clock starts (${((node.loadBytes ?? 0) / 1048576).toFixed(0)} MiB of UTF-8, held in this process and counted in its peak RSS), decoded and parsed on the node's thread as one component stream (as the node's XMPP connection does) and handed to ArchiveNode.receive(), at most ${WINDOW} not yet durable; one node owning all shards, Redis (AOF) and Cassandra on the same machine, Cassandra warmed up first with ${warmed} copies written by the baseline's loop (in rounds of ${WARMUP_ROUND}, until a round no longer cost it a tenth less CPU than the one before), and the node's code with ${NODE_WARMUP} copies through a node of its own (stopped, its Redis database and keyspace emptied, before either measured run). Delay: from arrival at the node to the write that made it durable in Cassandra. CPU: this process's (decoding and parsing the stream included); Cassandra and Redis CPU: what the stack's two processes spent during the run, from /proc.`,
-    `baseline: the same rows (items, collection row, peer record, change log, de-duplication marks, list stamp) for the same load (its messages made before the clock starts), grouped per window of ${WINDOW} copies into unlogged same-partition batches (each collection's items; all of an owner's other rows together), prepared, ${BASELINE_CONCURRENCY} requests in flight; run before and after the node, each on an emptied keyspace once Cassandra was quiet (peak RSS is this process's, so the run after the node counts what the node's run left in its heap). vs baseline: against the mean of the two baseline runs (${baseRate.toFixed(0)} copies/s).`,
+    `node: copies in the server module's wire form, made on a thread of their own (as a server would send them) before the clock starts (${((node.loadBytes ?? 0) / 1048576).toFixed(0)} MiB of UTF-8, held in this process and counted in its peak RSS), decoded and parsed on the node's thread as one component stream (as the node's XMPP connection does) and handed to ArchiveNode.receive(), at most ${WINDOW} not yet durable; one node owning all shards, Redis (AOF) and Cassandra on the same machine, Cassandra warmed up first with ${warmed} copies written by the baseline's loop (in rounds of ${WARMUP_ROUND}, until a round no longer cost it a tenth less CPU than the one before), and the node's code with ${NODE_WARMUP} copies through a node of its own (stopped, its Redis database and keyspace emptied, before any measured run). Delay: from arrival at the node to the write that made it durable in Cassandra. CPU: this process's (decoding and parsing the stream included); Cassandra and Redis CPU: what the stack's two processes spent during the run, from /proc.`,
+    `baseline: the same rows (items, collection row, peer record, change log, de-duplication marks, list stamp) for the same load (its messages made before the clock starts), grouped per window of ${WINDOW} copies into unlogged same-partition batches (each collection's items; all of an owner's other rows together), prepared, ${BASELINE_CONCURRENCY} requests in flight; run before the node${NODE_RUNS > 1 ? ", between its runs" : ""} and after it, each on an emptied keyspace once Cassandra was quiet (peak RSS is this process's, so a run after the node's counts what the node's run left in its heap). vs baseline: against the mean of the ${baselines.length} baseline runs (${baseRate.toFixed(0)} copies/s)${NODE_RUNS > 1 ? `; the node's first row is the mean of its ${NODE_RUNS} runs (each of ${TARGET} copies on an emptied keyspace and Redis database; delays pooled, the highest peak RSS)` : ""}.`,
     `steal: CPU time the hypervisor took from the machine during the run (from /proc/stat), in hundredths of a core; it slows whichever run it falls on.`,
   ]);
 }
