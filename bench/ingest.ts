@@ -416,25 +416,13 @@ async function main(): Promise<void> {
   const mib = (b: number) => b / 1048576;
   const per10k = (cpu: number) => (cpu / TARGET) * 10_000;
   const steal = (f: Figures) => (f.seconds > 0 ? (f.steal / f.seconds) * 100 : NaN);
-  const baselineRow = (run: string, f: Figures): Row => ({
+  // A run's row; the baseline's have no delays to show.
+  const row = (run: string, f: Figures, delays?: number[]): Row => ({
     run,
     "copies/s": f.rate,
     seconds: f.seconds,
-    "delay p50 ms": "-",
-    "delay p99 ms": "-",
-    "peak RSS MiB": mib(f.peakRss),
-    "CPU s / 10k": per10k(f.cpuSeconds),
-    "Cassandra CPU s / 10k": per10k(f.cassandraCpu),
-    "Redis CPU s / 10k": per10k(f.redisCpu),
-    "steal % of a core": steal(f),
-    "vs baseline": f.rate / baseRate,
-  });
-  const nodeRow = (run: string, f: Figures, delays: number[]): Row => ({
-    run,
-    "copies/s": f.rate,
-    seconds: f.seconds,
-    "delay p50 ms": pct(delays, 50),
-    "delay p99 ms": pct(delays, 99),
+    "delay p50 ms": delays ? pct(delays, 50) : "-",
+    "delay p99 ms": delays ? pct(delays, 99) : "-",
     "peak RSS MiB": mib(f.peakRss),
     "CPU s / 10k": per10k(f.cpuSeconds),
     "Cassandra CPU s / 10k": per10k(f.cassandraCpu),
@@ -443,9 +431,9 @@ async function main(): Promise<void> {
     "vs baseline": f.rate / baseRate,
   });
   const rows: Row[] = [
-    nodeRow(NODE_RUNS === 1 ? "node (receive → durable in Cassandra)" : `node (receive → durable in Cassandra), mean of ${NODE_RUNS} runs`, node, d),
-    ...(NODE_RUNS === 1 ? [] : nodes.map((n, i) => nodeRow(`node run ${i + 1}`, n, n.delays ?? []))),
-    ...baselines.map(({ when, f }, i) => baselineRow(i === 0 ? `baseline ${when} (plain cassandra-driver, same rows)` : `baseline ${when}`, f)),
+    row(NODE_RUNS === 1 ? "node (receive → durable in Cassandra)" : `node (receive → durable in Cassandra), mean of ${NODE_RUNS} runs`, node, d),
+    ...(NODE_RUNS === 1 ? [] : nodes.map((n, i) => row(`node run ${i + 1}`, n, n.delays ?? []))),
+    ...baselines.map(({ when, f }, i) => row(i === 0 ? `baseline ${when} (plain cassandra-driver, same rows)` : `baseline ${when}`, f)),
   ];
   report(ROOT, "ingest", `Ingest, node only: ${TARGET} copies durable, ${DEFAULT_SHAPE.users} users`, rows, [
     `Load: ${TARGET / 2} chat messages between ${DEFAULT_SHAPE.users} local users (Zipf activity, exponent ${DEFAULT_SHAPE.skew}; ${DEFAULT_SHAPE.contacts} contacts each), so ${TARGET} archive copies, each an archived message in its owner's archive.`,
