@@ -21,8 +21,8 @@ const TARGET = Number(process.env.BENCH_INGEST_COPIES ?? 500_000);
  * Copies written (and thrown away) before anything is measured, at least: a Cassandra that has just
  * started spends two to four times the CPU per write for its first few hundred thousand copies
  * (its JIT compiling), which would fall on whichever run comes first. The warm-up goes on in rounds
- * of WARMUP_ROUND until a round costs Cassandra no less than nine tenths of the one before, at most
- * WARMUP_MAX copies.
+ * of WARMUP_ROUND until two rounds in a row each cost Cassandra no less than nine tenths of the one
+ * before, at most WARMUP_MAX copies.
  */
 // At least 500,000: a round can cost about what the one before did on the way down (1.28 then
 // 1.24 s of Cassandra CPU per 10,000 copies at 200,000 and 300,000, then 0.66 by the measured runs).
@@ -34,8 +34,8 @@ const WARMUP_MAX = Number(process.env.BENCH_INGEST_WARMUP_MAX ?? 1_500_000);
  * anything is measured, at least, so that the measured node runs on compiled code as a node that
  * has been up for a while does, and meets a Cassandra whose read path (each actor's first reads)
  * is as warm as its write path; the baseline's code is compiled by the Cassandra warm-up above.
- * It goes on in rounds of NODE_WARMUP_ROUND until a round costs the machine (this process,
- * Cassandra and Redis) no less than nine tenths of the one before, at most NODE_WARMUP_MAX.
+ * It goes on in rounds of NODE_WARMUP_ROUND until two rounds in a row each cost the machine (this
+ * process, Cassandra and Redis) no less than nine tenths of the one before, at most NODE_WARMUP_MAX.
  */
 // At least 200,000: on a stack just started, the first 100,000 ran at 6,100-8,800 copies/s and
 // the first ten seconds of the measured run after them at 6,500-9,400, against 10,400-11,600 in
@@ -363,17 +363,22 @@ async function runBaseline(env: Record<string, string>, target = TARGET): Promis
 }
 
 /**
- * Runs warm-up rounds of `round` copies until at least `least` are written and a round no longer
- * costs clearly less than the one before (or its cost cannot be read), at most `most`; returns the
- * copies written. `run` returns a round's cost.
+ * Runs warm-up rounds of `round` copies until at least `least` are written and two rounds in a row
+ * each cost no less than nine tenths of the one before (or a round's cost cannot be read), at most
+ * `most`; returns the copies written. `run` returns a round's cost.
  */
+// Two rounds, not one: on a stack just started a round can cost about what the one before did on
+// the way down (1.30 then 1.26 s of Cassandra CPU per 10,000 copies at 400,000 and 500,000, then
+// 1.03 beside the first measured run and 0.82-0.86 beside the later ones).
 async function warmUp(least: number, round: number, most: number, run: (copies: number, done: number) => Promise<number>): Promise<number> {
   let done = 0;
+  let flat = 0;
   for (let prev = Number.POSITIVE_INFINITY; least > 0 && done < most; ) {
     const copies = Math.min(round, least);
     done += copies;
     const cost = await run(copies, done);
-    if (done >= least && !(cost < 0.9 * prev)) break;
+    flat = cost < 0.9 * prev ? 0 : flat + 1;
+    if (done >= least && (flat >= 2 || Number.isNaN(cost))) break;
     prev = cost;
   }
   return done;
@@ -461,7 +466,7 @@ async function main(): Promise<void> {
   ];
   report(ROOT, "ingest", `Ingest, node only: ${TARGET} copies durable, ${DEFAULT_SHAPE.users} users`, rows, [
     `Load: ${TARGET / 2} chat messages between ${DEFAULT_SHAPE.users} local users (Zipf activity, exponent ${DEFAULT_SHAPE.skew}; ${DEFAULT_SHAPE.contacts} contacts each), so ${TARGET} archive copies, each an archived message in its owner's archive.`,
-    `node: copies in the server module's wire form, made on a thread of their own (as a server would send them) before the clock starts (${((node.loadBytes ?? 0) / 1048576).toFixed(0)} MiB of UTF-8, held in this process and counted in its peak RSS), decoded and parsed on the node's thread as one component stream (as the node's XMPP connection does) and handed to ArchiveNode.receive(), at most ${WINDOW} not yet durable; one node owning all shards, Redis (AOF) and Cassandra on the same machine, Cassandra warmed up first with ${warmed} copies written by the baseline's loop (in rounds of ${WARMUP_ROUND}, until a round no longer cost it a tenth less CPU than the one before), and the node's code with ${nodeWarmed} copies through nodes of their own (in rounds of ${NODE_WARMUP_ROUND}, each stopped and its Redis database and keyspace emptied, until a round no longer cost the node, Cassandra and Redis a tenth less CPU than the one before). Delay: from arrival at the node to the write that made it durable in Cassandra. CPU: this process's (decoding and parsing the stream included); Cassandra and Redis CPU: what the stack's two processes spent during the run, from /proc.`,
+    `node: copies in the server module's wire form, made on a thread of their own (as a server would send them) before the clock starts (${((node.loadBytes ?? 0) / 1048576).toFixed(0)} MiB of UTF-8, held in this process and counted in its peak RSS), decoded and parsed on the node's thread as one component stream (as the node's XMPP connection does) and handed to ArchiveNode.receive(), at most ${WINDOW} not yet durable; one node owning all shards, Redis (AOF) and Cassandra on the same machine, Cassandra warmed up first with ${warmed} copies written by the baseline's loop (in rounds of ${WARMUP_ROUND}, until two rounds in a row no longer cost it a tenth less CPU than the one before), and the node's code with ${nodeWarmed} copies through nodes of their own (in rounds of ${NODE_WARMUP_ROUND}, each stopped and its Redis database and keyspace emptied, until two rounds in a row no longer cost the node, Cassandra and Redis a tenth less CPU than the one before). Delay: from arrival at the node to the write that made it durable in Cassandra. CPU: this process's (decoding and parsing the stream included); Cassandra and Redis CPU: what the stack's two processes spent during the run, from /proc.`,
     `baseline: the same rows (items, collection row, peer record, change log, de-duplication marks, list stamp) for the same load (its messages made before the clock starts), grouped per window of ${WINDOW} copies into unlogged same-partition batches (each collection's items; all of an owner's other rows together), prepared, ${BASELINE_CONCURRENCY} requests in flight; run before the node${NODE_RUNS > 1 ? ", between its runs" : ""} and after it, each on an emptied keyspace once Cassandra was quiet (peak RSS is this process's, so a run after the node's counts what the node's run left in its heap). vs baseline: against the mean of the ${baselines.length} baseline runs (${baseRate.toFixed(0)} copies/s)${NODE_RUNS > 1 ? `; the node's first row is the mean of its ${NODE_RUNS} runs (each of ${TARGET} copies on an emptied keyspace and Redis database; delays pooled, the highest peak RSS)` : ""}.`,
     `steal: CPU time the hypervisor took from the machine during the run (from /proc/stat), in hundredths of a core; it slows whichever run it falls on.`,
   ]);
