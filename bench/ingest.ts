@@ -31,9 +31,9 @@ const WARMUP_ROUND = 100_000;
 const WARMUP_MAX = Number(process.env.BENCH_INGEST_WARMUP_MAX ?? 1_500_000);
 /**
  * Copies put through nodes of their own (each stopped, its Redis and keyspace emptied) before
- * anything is measured, at least, so that the measured node runs on compiled code as a node that
- * has been up for a while does, and meets a Cassandra whose read path (each actor's first reads)
- * is as warm as its write path; the baseline's code is compiled by the Cassandra warm-up above.
+ * anything is measured, at least: the measured node then runs on compiled code as a node that has
+ * been up for a while does, and meets a Cassandra whose read path (each actor's first reads) is as
+ * warm as its write path. The baseline's code is compiled by the Cassandra warm-up above.
  * It goes on in rounds of NODE_WARMUP_ROUND until two rounds in a row each cost the machine (this
  * process, Cassandra and Redis) no less than nine tenths of the one before, at most NODE_WARMUP_MAX.
  */
